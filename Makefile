@@ -1,0 +1,37 @@
+# The two set-up commands of a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+DEMO_NOTEBOOK ?= notebooks/01_grad_cam.ipynb
+PORT ?= 8888
+
+.PHONY: test test-fast demo bench chromium
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test,demo]"
+	rm -f $(VENV)/.installed-* && touch $@
+
+# Debian's chromium for the browser tests (Playwright drives it; it downloads nothing).
+chromium:
+	@command -v chromium >/dev/null || { \
+	  echo "installing Debian chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: $(STAMP) chromium
+	$(BIN)/python -m pytest -q --nbval-lax tests notebooks
+
+# Everything but the real-browser tests and notebooks: the quick loop while coding.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not browser" tests
+
+demo: $(STAMP)
+	@echo "Open http://127.0.0.1:$(PORT)/lab/tree/$(DEMO_NOTEBOOK) (no token needed)"
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) --no-browser \
+	  --IdentityProvider.token= --ServerApp.password= --allow-root $(DEMO_NOTEBOOK)
+
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
+	$(BIN)/python benchmarks/run_all.py

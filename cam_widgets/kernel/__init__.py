@@ -1,0 +1,7 @@
+"""The attribution kernel: TensorFlow only, no rendering or widgets."""
+from cam_widgets.kernel.explain import ExplainResult, explain, explain_dataset
+from cam_widgets.kernel.guided import GuidedCoverage
+from cam_widgets.kernel.layers import LayerInfo, list_layers
+
+__all__ = ["ExplainResult", "GuidedCoverage", "LayerInfo", "explain", "explain_dataset",
+           "list_layers"]

@@ -1,0 +1,81 @@
+"""Guided ReLU (Springenberg et al. 2015, "Striving for Simplicity: The All
+Convolutional Net"), applied while re-tracing the model, never by editing it.
+
+Backward through a guided ReLU passes a gradient only where the forward input was
+positive and the incoming gradient is positive. The walk places a gate right after
+every ReLU-like call: it passes the incoming gradient where that gradient is positive
+and the call's output is positive; the layer's own ReLU derivative then zeroes what its
+input (or a ReLU6 ceiling) blocks. Forward values are unchanged.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+import tensorflow as tf
+
+_GUIDED_ACTIVATIONS = ("relu", "relu6")
+_OTHER_RECTIFIERS = (
+    "leaky_relu", "elu", "selu", "gelu", "silu", "swish", "mish", "softplus",
+    "hard_silu", "hard_swish", "celu", "glu", "log_sigmoid", "sparse_plus",
+)
+_RECTIFIER_LAYERS = (keras.layers.LeakyReLU, keras.layers.PReLU, keras.layers.ELU)
+
+
+@dataclass(frozen=True)
+class GuidedCoverage:
+    """Which layers got guided ReLUs, and which non-linearities stayed vanilla (why)."""
+
+    guided: tuple[str, ...]
+    vanilla: tuple[tuple[str, str], ...]
+
+    @property
+    def complete(self) -> bool:
+        return not self.vanilla
+
+    def summary(self) -> str:
+        lines = [f"{len(self.guided)} layers guided, {len(self.vanilla)} left vanilla"]
+        lines += [f"  vanilla: {path} ({why})" for path, why in self.vanilla]
+        return "\n".join(lines)
+
+
+def guided_kind(layer: keras.layers.Layer) -> str | None:
+    """'guided' for a ReLU-like layer, a reason string for one left vanilla, else None."""
+    if isinstance(layer, keras.layers.ReLU):
+        return "guided"
+    if isinstance(layer, _RECTIFIER_LAYERS):
+        return f"{type(layer).__name__} is not a ReLU; its gradient is left as is"
+    if isinstance(layer, keras.layers.Lambda):
+        return "Lambda layer: any ReLU inside its function cannot be seen"
+    name = getattr(getattr(layer, "activation", None), "__name__", "")
+    if name in _GUIDED_ACTIVATIONS:
+        return "guided"
+    if name in _OTHER_RECTIFIERS:
+        return f"activation {name!r} is not a ReLU; its gradient is left as is"
+    if not type(layer).__module__.startswith("keras"):
+        return f"custom layer {type(layer).__name__}: ReLUs inside its call() cannot be seen"
+    return None
+
+
+@tf.custom_gradient
+def guided_gate(outputs: tf.Tensor):
+    """Identity forward; backward keeps positive gradients where the output is positive."""
+
+    def grad(upstream: tf.Tensor) -> tf.Tensor:
+        keep = tf.logical_and(upstream > 0, outputs > 0)
+        return tf.where(keep, upstream, tf.zeros_like(upstream))
+
+    return tf.identity(outputs), grad
+
+
+def coverage(calls) -> GuidedCoverage:
+    """The coverage report of a guided walk over `calls` (see `graph.leaf_calls`)."""
+    guided: dict[str, None] = {}
+    vanilla: dict[str, str] = {}
+    for call in calls:
+        kind = guided_kind(call.layer)
+        if kind == "guided":
+            guided[call.path] = None
+        elif kind is not None:
+            vanilla[call.path] = kind
+    return GuidedCoverage(tuple(guided), tuple(vanilla.items()))

@@ -1,0 +1,118 @@
+"""Layer paths: listing every layer at any depth and resolving what the user names."""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+import keras
+
+from cam_widgets.kernel.graph import LayerCall, leaf_calls
+
+LayerSpec = str | int | keras.layers.Layer | None
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """A layer as `list_layers` shows it; `spatial` is True for a 4-D (B, h, w, C) output."""
+
+    path: str
+    class_name: str
+    output_shape: tuple[int | None, ...]
+    spatial: bool
+
+
+def _is_spatial(call: LayerCall) -> bool:
+    return len(call.output_shape) == 4
+
+
+def list_layers(model: keras.Model) -> list[LayerInfo]:
+    """Every layer of `model` with its path (`outer/inner/layer`), in execution order.
+
+    Layers of nested models are listed under their model's name; a layer called several
+    times (a shared encoder) is listed once.
+    """
+    infos: dict[str, LayerInfo] = {}
+    for call in leaf_calls(model):
+        if call.path not in infos:
+            infos[call.path] = LayerInfo(
+                call.path, type(call.layer).__name__, call.output_shape, _is_spatial(call)
+            )
+    return list(infos.values())
+
+
+def _branch_call(calls: list[LayerCall], input_index: int) -> LayerCall:
+    """Of the calls of one layer, the one on the branch of `input_index`."""
+    for call in calls:
+        if input_index in call.inputs_used:
+            return call
+    raise ValueError(
+        f"Layer {calls[0].path!r} does not depend on input {input_index} of the model, so "
+        f"it cannot explain that input (it is fed by input(s) "
+        f"{sorted(calls[0].inputs_used)}). Choose a layer on input {input_index}'s branch "
+        "or another `input_index`."
+    )
+
+
+def _unknown_path(name: str, paths: list[str]) -> ValueError:
+    close = difflib.get_close_matches(name, paths, n=3, cutoff=0.5)
+    hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+    return ValueError(
+        f"No layer {name!r} in the model.{hint} Layers of nested models are named by "
+        "path, e.g. 'vgg16/block5_conv3'; `list_layers(model)` lists them all."
+    )
+
+
+def resolve_layer(
+    model: keras.Model, layer: LayerSpec, input_index: int = 0
+) -> LayerCall:
+    """The layer call that `layer` names, on the branch of model input `input_index`.
+
+    None picks the last layer with a spatial output on that input's own branch (before
+    it merges with other inputs), else the last that depends on it. A string
+    is a path (a bare name is accepted when exactly one path ends with it), an int an
+    index into `list_layers(model)`, a Layer object that layer.
+    """
+    calls = [call for call in leaf_calls(model) if not isinstance(call.layer, keras.layers.InputLayer)]
+    by_path: dict[str, list[LayerCall]] = {}
+    for call in calls:
+        by_path.setdefault(call.path, []).append(call)
+    paths = list(by_path)
+
+    if layer is None:
+        # Prefer layers fed by this input alone: after two branches merge, a layer's
+        # map no longer tells the inputs apart.
+        spatial = [c for c in calls if _is_spatial(c) and c.inputs_used == {input_index}]
+        spatial = spatial or [c for c in calls if _is_spatial(c) and input_index in c.inputs_used]
+        if not spatial:
+            raise ValueError(
+                f"Model {model.name!r} has no layer with a spatial (batch, height, width, "
+                f"channels) output on input {input_index}'s branch, so there is nothing "
+                "for a CAM method to weight. Use a gradient method such as 'saliency'."
+            )
+        return spatial[-1]
+    if isinstance(layer, bool) or not isinstance(layer, (str, int, keras.layers.Layer)):
+        raise TypeError(
+            f"`layer` must be None, a path string, an int index or a Layer; got "
+            f"{type(layer).__name__}."
+        )
+    if isinstance(layer, int):
+        if not -len(paths) <= layer < len(paths):
+            raise ValueError(
+                f"Layer index {layer} is out of range: the model has {len(paths)} layers "
+                f"(valid indices {-len(paths)}..{len(paths) - 1})."
+            )
+        return _branch_call(by_path[paths[layer]], input_index)
+    if isinstance(layer, keras.layers.Layer):
+        matches = [c for c in calls if c.layer is layer]
+        if not matches:
+            raise ValueError(
+                f"Layer object {layer.name!r} is not part of model {model.name!r}. "
+                "Pass a layer of this model or its path."
+            )
+        return _branch_call(matches, input_index)
+    if layer in by_path:
+        return _branch_call(by_path[layer], input_index)
+    suffix = [p for p in paths if p.endswith("/" + layer)]
+    if len(suffix) == 1:
+        return _branch_call(by_path[suffix[0]], input_index)
+    raise _unknown_path(layer, paths)

@@ -1,0 +1,101 @@
+"""Class activation maps weighted by gradients: Grad-CAM and the methods that differ
+from it only in how the weights are formed."""
+from __future__ import annotations
+
+import tensorflow as tf
+
+from cam_widgets.kernel.methods.base import (
+    Attribution, Run, gradient_display, scale_min_max, upsample)
+
+
+class CamMethod:
+    """Template: weights(activations, gradients) -> sum over channels -> ReLU -> map.
+
+    Subclasses override only `weights`. With guided gradients the CAM multiplies guided
+    backprop at the input (Guided Grad-CAM, Selvaraju et al. 2017).
+    """
+
+    name = "cam"
+    uses_layer = True
+    forces_guided = False
+
+    def weights(self, activations: tf.Tensor, grads: tf.Tensor) -> tf.Tensor:
+        raise NotImplementedError
+
+    def compute(self, run: Run) -> Attribution:
+        with tf.GradientTape() as tape:
+            if run.replacement is not None:
+                tape.watch(run.replacement)
+            out = run.probe(run.inputs, run.replacement)
+            scores, chosen = run.score(out)
+        activations = out.activation
+        grads = tape.gradient(scores, activations)
+        if grads is None:
+            raise ValueError(
+                "The score does not depend on the chosen layer: its gradient is None. "
+                "Pick a layer that feeds the explained output (the default layer does), "
+                "and a target computed from the model's output."
+            )
+        cam = tf.reduce_sum(self.weights(activations, grads) * activations, axis=-1)
+        size = tf.shape(run.explained)[1:3]
+        maps = scale_min_max(upsample(tf.nn.relu(cam), size))
+        raw = cam
+        if run.guided_probe is not None:
+            guided_grads, *_ = run.input_gradients(run.guided_probe, indices=chosen)
+            raw = guided_grads * maps[..., None]
+            maps = gradient_display(raw, guided=True)
+        result = run.result(raw, maps, scores, chosen, out)
+        result["activations"] = activations
+        return result
+
+
+class GradCAM(CamMethod):
+    """Grad-CAM: channel weights are the spatial mean of the gradients.
+
+    Selvaraju et al. 2017, "Grad-CAM: Visual Explanations from Deep Networks via
+    Gradient-based Localization".
+    """
+
+    name = "gradcam"
+
+    def weights(self, activations, grads):
+        return tf.reduce_mean(grads, axis=[1, 2], keepdims=True)
+
+
+class GradCAMPlusPlus(CamMethod):
+    """Grad-CAM++: positive gradients weighted per location by alpha.
+
+    Chattopadhyay et al. 2018, "Grad-CAM++: Generalized Gradient-based Visual
+    Explanations for Deep Convolutional Networks". With an exponential of the score as
+    the output, alpha = g^2 / (2 g^2 + sum_ab(A) g^3).
+    """
+
+    name = "gradcam++"
+
+    def weights(self, activations, grads):
+        squared = tf.square(grads)
+        denominator = 2.0 * squared + tf.reduce_sum(
+            activations, axis=[1, 2], keepdims=True) * squared * grads
+        alpha = tf.math.divide_no_nan(squared, denominator)
+        return tf.reduce_sum(alpha * tf.nn.relu(grads), axis=[1, 2], keepdims=True)
+
+
+class LayerCAM(CamMethod):
+    """LayerCAM: each location weighted by its own positive gradient.
+
+    Jiang et al. 2021, "LayerCAM: Exploring Hierarchical Class Activation Maps for
+    Localization".
+    """
+
+    name = "layercam"
+
+    def weights(self, activations, grads):
+        return tf.nn.relu(grads)
+
+
+class GuidedGradCAM(GradCAM):
+    """Guided Grad-CAM: guided backprop times the upsampled Grad-CAM (Selvaraju et al.
+    2017), with guided ReLUs after Springenberg et al. 2015."""
+
+    name = "guided_gradcam"
+    forces_guided = True

@@ -1,0 +1,70 @@
+"""Methods that read the gradient of the score at the input pixels."""
+from __future__ import annotations
+
+import tensorflow as tf
+
+from cam_widgets.kernel.methods.base import Attribution, Run, gradient_display
+
+
+class Saliency:
+    """Vanilla gradient saliency: max |d score / d pixel| over channels.
+
+    Simonyan et al. 2014, "Deep Inside Convolutional Networks: Visualising Image
+    Classification Models and Saliency Maps".
+    """
+
+    name = "saliency"
+    uses_layer = False
+    forces_guided = False
+
+    def compute(self, run: Run) -> Attribution:
+        probe = run.guided_probe or run.probe
+        grads, scores, chosen, out = run.input_gradients(probe)
+        maps = gradient_display(grads, guided=run.guided_probe is not None)
+        return run.result(grads, maps, scores, chosen, out)
+
+
+class GuidedBackprop(Saliency):
+    """Guided backpropagation: the input gradient through guided ReLUs.
+
+    Springenberg et al. 2015, "Striving for Simplicity: The All Convolutional Net".
+    """
+
+    name = "guided_backprop"
+    forces_guided = True
+
+
+class SmoothGrad(Saliency):
+    """SmoothGrad: the input gradient averaged over noisy copies of the image.
+
+    Smilkov et al. 2017, "SmoothGrad: removing noise by adding noise". Options:
+    `n_samples` (default 25), `noise_level` (std as a fraction of each image's value
+    range, default 0.15), `seed` (default 0). The class is chosen on the clean image.
+    """
+
+    name = "smoothgrad"
+    defaults = {"n_samples": 25, "noise_level": 0.15, "seed": 0}
+
+    def compute(self, run: Run) -> Attribution:
+        options = {**self.defaults, **run.options}
+        n_samples = int(options["n_samples"])
+        if n_samples < 1:
+            raise ValueError(f"SmoothGrad needs n_samples >= 1; got {n_samples}.")
+        probe = run.guided_probe or run.probe
+        clean = run.probe(run.inputs)
+        scores, chosen = run.score(clean)
+        images = run.explained
+        spread = tf.reduce_max(images, axis=[1, 2, 3], keepdims=True) - tf.reduce_min(
+            images, axis=[1, 2, 3], keepdims=True)
+        sigma = float(options["noise_level"]) * spread
+        total = tf.zeros_like(images)
+        for sample in tf.range(n_samples):
+            seed = tf.stack([tf.constant(int(options["seed"]), tf.int32), sample])
+            noisy = images + sigma * tf.random.stateless_normal(tf.shape(images), seed)
+            inputs = list(run.inputs)
+            inputs[run.input_index] = noisy
+            grads, *_ = run.input_gradients(probe, inputs, indices=chosen)
+            total += grads
+        grads = total / float(n_samples)
+        maps = gradient_display(grads, guided=run.guided_probe is not None)
+        return run.result(grads, maps, scores, chosen, clean)

@@ -1,0 +1,41 @@
+"""Tiny models whose attributions can be worked out by hand."""
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+# A 3x3 one-channel image with values 0..8.
+RAMP = np.arange(9, dtype=np.float32).reshape(1, 3, 3, 1)
+
+
+def scale_gap_dense(activation: str | None = None) -> keras.Model:
+    """x -> Conv 1x1 (filters scale by 1 and 2) -> GAP -> Dense(2) with W = [[1, -1], [0.5, 2]].
+
+    For class c, d score / d A_k = W[k, c] / 9 at every location, so Grad-CAM's weights
+    are W[:, c] / 9 and the CAM is (W[0, c] + 2 W[1, c]) x / 9.
+    """
+    inputs = keras.Input((3, 3, 1))
+    features = keras.layers.Conv2D(2, 1, name="scale")(inputs)
+    pooled = keras.layers.GlobalAveragePooling2D(name="gap")(features)
+    outputs = keras.layers.Dense(2, activation=activation, name="head")(pooled)
+    model = keras.Model(inputs, outputs, name="scale_gap_dense")
+    model.get_layer("scale").set_weights([np.array([[[[1.0, 2.0]]]]), np.zeros(2)])
+    model.get_layer("head").set_weights([np.array([[1.0, -1.0], [0.5, 2.0]]), np.zeros(2)])
+    return model
+
+
+def split_relu(head_activation: str | None = None) -> keras.Model:
+    """x (2x2x1) -> Conv 1x1 [1, -1] + ReLU -> GAP -> Dense(1) with W = [1, -1].
+
+    score = mean(relu(x)) - mean(relu(-x)): the vanilla input gradient is 1/4 at every
+    non-zero pixel; the guided one keeps only pixels with x > 0 (the second channel's
+    incoming gradient is negative, so guided ReLU blocks it).
+    """
+    inputs = keras.Input((2, 2, 1))
+    features = keras.layers.Conv2D(2, 1, activation="relu", name="split")(inputs)
+    pooled = keras.layers.GlobalAveragePooling2D()(features)
+    outputs = keras.layers.Dense(1, activation=head_activation, name="head")(pooled)
+    model = keras.Model(inputs, outputs, name="split_relu")
+    model.get_layer("split").set_weights([np.array([[[[1.0, -1.0]]]]), np.zeros(2)])
+    model.get_layer("head").set_weights([np.array([[1.0], [-1.0]]), np.zeros(1)])
+    return model
