@@ -88,6 +88,12 @@ def explain(
             f"input(s) (valid 0..{len(batches) - 1})."
         )
     n_images = batches[0].shape[0]
+    if batches[input_index].ndim != 4:
+        raise ValueError(
+            f"Input {input_index} takes arrays of shape {batches[input_index].shape[1:]}, "
+            "not images (batch, height, width, channels): only image inputs can be "
+            "explained. Pick the image input with `input_index`."
+        )
     layer_call = None
     if chosen_method.uses_layer:
         layer_call = resolve_layer(model, layer, input_index)
@@ -174,7 +180,10 @@ def _function(model, method, layer_call, input_index, guided, logits, target_fn,
                           target_fn, replacement, dict(options))
             return method.compute(context)
 
-        return tf.function(run, input_signature=signature, reduce_retracing=True)
+        # autograph off: the walk is plain Python over layers, and converting it
+        # doubled the trace time of large models.
+        return tf.function(run, input_signature=signature, reduce_retracing=True,
+                           autograph=False)
 
     return _compiled(model, key, build)
 

@@ -33,9 +33,15 @@ class GuidedCoverage:
     def complete(self) -> bool:
         return not self.vanilla
 
-    def summary(self) -> str:
+    def summary(self, shown: int = 4) -> str:
+        """One line per reason, naming the first `shown` layers it applies to."""
+        by_reason: dict[str, list[str]] = {}
+        for path, why in self.vanilla:
+            by_reason.setdefault(why, []).append(path)
         lines = [f"{len(self.guided)} layers guided, {len(self.vanilla)} left vanilla"]
-        lines += [f"  vanilla: {path} ({why})" for path, why in self.vanilla]
+        for why, paths in by_reason.items():
+            more = f" and {len(paths) - shown} more" if len(paths) > shown else ""
+            lines.append(f"  {len(paths)} x {why}: {', '.join(paths[:shown])}{more}")
         return "\n".join(lines)
 
 

@@ -57,14 +57,17 @@ class SmoothGrad(Saliency):
         spread = tf.reduce_max(images, axis=[1, 2, 3], keepdims=True) - tf.reduce_min(
             images, axis=[1, 2, 3], keepdims=True)
         sigma = float(options["noise_level"]) * spread
-        total = tf.zeros_like(images)
-        for sample in tf.range(n_samples):
-            seed = tf.stack([tf.constant(int(options["seed"]), tf.int32), sample])
-            noisy = images + sigma * tf.random.stateless_normal(tf.shape(images), seed)
+        seed = tf.constant(int(options["seed"]), tf.int32)
+
+        def add_sample(sample, total):
+            noise = tf.random.stateless_normal(tf.shape(images), tf.stack([seed, sample]))
             inputs = list(run.inputs)
-            inputs[run.input_index] = noisy
+            inputs[run.input_index] = images + sigma * noise
             grads, *_ = run.input_gradients(probe, inputs, indices=chosen)
-            total += grads
+            return sample + 1, total + grads
+
+        _, total = tf.while_loop(lambda sample, _: sample < n_samples, add_sample,
+                                 (tf.constant(0, tf.int32), tf.zeros_like(images)))
         grads = total / float(n_samples)
         maps = gradient_display(grads, guided=run.guided_probe is not None)
         return run.result(grads, maps, scores, chosen, clean)

@@ -1,0 +1,153 @@
+"""Every registered method against every model: the contract of `explain`."""
+from __future__ import annotations
+
+import gc
+import warnings
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from cam_widgets import explain, list_layers
+from cam_widgets.kernel.explain import compiled_functions
+from cam_widgets.kernel.methods import get_method, method_names
+from tests.conftest import fingerprint
+from tests.kernel.helpers import RAMP, scale_gap_dense
+from tests.kernel.test_seed_scenarios import siamese, small_cnn
+
+METHOD_OPTIONS = {"smoothgrad": {"n_samples": 2}}
+
+
+def check_contract(model, images, method, **kwargs):
+    batch = images[0] if isinstance(images, list) else images
+    before = fingerprint(model, images)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # coverage warnings: tested elsewhere
+        res = explain(model, images, method=method, **METHOD_OPTIONS.get(method, {}), **kwargs)
+    n, height, width = batch.shape[:3]
+    assert res.maps.shape == (n, height, width) and res.maps.dtype == np.float32
+    assert np.isfinite(res.maps).all() and res.maps.min() >= 0 and res.maps.max() <= 1
+    assert np.isfinite(res.raw).all() and res.raw.dtype == np.float32
+    assert res.targets.shape == (n,) and res.targets.dtype == np.int64
+    assert res.scores.shape == (n,) and np.isfinite(res.scores).all()
+    assert res.method == method
+    if get_method(method).uses_layer:
+        assert res.raw.shape[0] == n and res.raw.ndim in (3, 4)
+        assert res.layer in {info.path for info in list_layers(model)}
+    else:
+        assert res.raw.shape == batch.shape and res.layer is None
+    assert fingerprint(model, images) == before, "explain changed the model"
+    return res
+
+
+@pytest.mark.zoo
+@pytest.mark.parametrize("method", method_names())
+def test_zoo_contract(zoo, method):
+    size = zoo.inputs[0].shape[1]
+    images = np.random.default_rng(0).random((2, size, size, 3), np.float32)
+    res = check_contract(zoo, images, method, target=[3, 7])
+    if method != "smoothgrad":  # SmoothGrad picks noise; the others are deterministic
+        assert res.targets.tolist() == [3, 7]
+
+
+SEED_MODELS = {
+    "hand_set": lambda: (scale_gap_dense("softmax"), RAMP, {}),
+    "mnist_cnn": lambda: (small_cnn(), np.random.default_rng(1).random((3, 28, 28, 1), np.float32), {}),
+    "siamese": lambda: (siamese(), [np.random.default_rng(i).random((2, 16, 16, 3), np.float32)
+                                    for i in (2, 3)], {"target": lambda out: out[:, 0], "input_index": 1}),
+}
+
+
+@pytest.mark.parametrize("method", method_names())
+@pytest.mark.parametrize("name", list(SEED_MODELS))
+def test_seed_model_contract(name, method):
+    model, images, kwargs = SEED_MODELS[name]()
+    check_contract(model, images, method, **kwargs)
+
+
+def test_explanations_use_current_weights():
+    model = scale_gap_dense()
+    first = explain(model, RAMP, target=1)
+    model.get_layer("head").set_weights([np.array([[2.0, 1.0], [1.0, -1.0]]), np.zeros(2)])
+    second = explain(model, RAMP, target=1)
+    np.testing.assert_allclose(first.raw[0], 3 * RAMP[0, ..., 0] / 9, rtol=1e-6)
+    np.testing.assert_allclose(second.raw[0], -1 * RAMP[0, ..., 0] / 9, rtol=1e-6)  # 1 - 2
+
+
+def test_one_trace_per_shape_family_across_calls_and_batch_sizes():
+    model = small_cnn()
+    rng = np.random.default_rng(4)
+    for batch in (1, 5, 2, 7):
+        explain(model, rng.random((batch, 28, 28, 1), np.float32), target=1)
+    explain(model, rng.random((40, 28, 28, 1), np.float32), batch_size=16)
+    (function,) = compiled_functions(model).values()
+    assert function.experimental_get_tracing_count() == 1
+
+
+def test_compiled_functions_are_cached_weakly():
+    model = small_cnn()
+    explain(model, np.zeros((1, 28, 28, 1), np.float32))
+    ref = __import__("weakref").ref(model)
+    del model
+    gc.collect()
+    assert ref() is None, "the function cache keeps the model alive"
+
+
+def test_batched_explain_equals_one_batch():
+    model = small_cnn()
+    images = np.random.default_rng(5).random((10, 28, 28, 1), np.float32)
+    whole = explain(model, images, method="saliency")
+    pieces = explain(model, images, method="saliency", batch_size=3)
+    np.testing.assert_allclose(whole.raw, pieces.raw, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("method", ["gradcam", "gradcam++", "layercam"])
+def test_head_only_from_activations_equals_full(method):
+    model = small_cnn()
+    images = np.random.default_rng(6).random((3, 28, 28, 1), np.float32)
+    full = explain(model, images, method=method, layer="conv2", target=[1, 2, 3])
+    again = explain(model, images, method=method, layer="conv2", target=[4, 5, 6])
+    head = explain(model, images, method=method, layer="conv2", target=[4, 5, 6],
+                   activations=full.activations)
+    np.testing.assert_allclose(head.maps, again.maps, atol=1e-6)
+    np.testing.assert_allclose(head.scores, again.scores, rtol=1e-5)
+
+
+def test_model_unchanged_when_a_target_fails_midway():
+    model = small_cnn()
+    images = np.random.default_rng(7).random((2, 28, 28, 1), np.float32)
+    before = fingerprint(model, images)
+
+    def broken(outputs):
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        explain(model, images, target=broken)
+    assert fingerprint(model, images) == before
+    assert explain(model, images).maps.shape == (2, 28, 28)
+
+
+def test_accepts_tensor_pil_and_path(tmp_path):
+    from PIL import Image
+
+    model = small_cnn()
+    pixels = (np.random.default_rng(8).random((28, 28)) * 255).astype(np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "digit.png")
+    from_array = explain(model, pixels[..., None].astype(np.float32))
+    from_tensor = explain(model, tf.constant(pixels[None, ..., None], tf.float32))
+    from_pil = explain(model, Image.fromarray(pixels))
+    from_path = explain(model, tmp_path / "digit.png")
+    for other in (from_tensor, from_pil, from_path):
+        np.testing.assert_allclose(other.maps, from_array.maps, atol=1e-6)
+
+
+def test_list_layers_paths_shapes_and_spatial():
+    inputs = keras.Input((32, 32, 3))
+    vgg = keras.applications.VGG16(include_top=False, weights=None, input_shape=(32, 32, 3))
+    model = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(vgg(inputs))))
+    infos = {info.path: info for info in list_layers(model)}
+    conv = infos["vgg16/block5_conv3"]
+    assert (conv.class_name, conv.output_shape, conv.spatial) == ("Conv2D", (None, 2, 2, 512), True)
+    assert infos["flatten"].spatial is False
+    assert list(infos)[-1] == "dense"
