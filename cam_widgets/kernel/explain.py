@@ -1,8 +1,9 @@
 """explain / explain_dataset: validation, batching and the compiled-function cache."""
 from __future__ import annotations
 
+import warnings
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +14,7 @@ import tensorflow as tf
 from cam_widgets.kernel.graph import graph_of, leaf_calls
 from cam_widgets.kernel.guided import GuidedCoverage, coverage
 from cam_widgets.kernel.inputs import ImagesLike, as_input_batches
-from cam_widgets.kernel.layers import LayerSpec, resolve_layer
+from cam_widgets.kernel.layers import LayerSpec, resolve_layer, resolve_layers
 from cam_widgets.kernel.methods import get_method
 from cam_widgets.kernel.methods.base import Run
 from cam_widgets.kernel.probe import Probe
@@ -57,27 +58,64 @@ def _n_classes(model: keras.Model) -> int | None:
     return model.outputs[0].shape[-1]
 
 
+def _resolve_layers(model, method, layer, input_index) -> tuple:
+    """(layer calls, whether the caller asked for several) for a CAM method."""
+    if not method.uses_layer:
+        return (), False
+    several = isinstance(layer, (list, tuple)) or layer == "all"
+    calls = (resolve_layers(model, layer, input_index) if several
+             else (resolve_layer(model, layer, input_index),))
+    for call in calls:
+        if len(call.output_shape) != 4:
+            raise ValueError(
+                f"Layer {call.path!r} has output shape {call.output_shape}, not (batch, "
+                f"height, width, channels): {method.name!r} needs a spatial layer. "
+                "`list_layers(model)` marks the spatial ones."
+            )
+    return calls, several
+
+
+def _checked_activations(activations, calls, n_images) -> np.ndarray:
+    if len(calls) != 1:
+        raise ValueError("`activations` can be given for one layer at a time.")
+    activations = np.asarray(activations, np.float32)
+    want = (n_images, *calls[0].output_shape[1:])
+    if activations.ndim != 4 or any(w not in (None, g) for w, g in zip(want, activations.shape)):
+        raise ValueError(
+            f"`activations` must be the output of layer {calls[0].path!r} for these "
+            f"{n_images} images, shape {want}; got {activations.shape}."
+        )
+    return activations
+
+
 def explain(
     model: keras.Model,
     images: ImagesLike,
     method: str = "gradcam",
-    layer: LayerSpec = None,
+    layer: LayerSpec | Sequence[LayerSpec] = None,
     target: TargetSpec = None,
     input_index: int = 0,
     logits: bool = True,
     guided: bool = False,
     activations: np.ndarray | None = None,
+    top_k: int | None = None,
     batch_size: int = 32,
+    jit_compile: bool = False,
     **options: Any,
 ) -> ExplainResult:
     """Attribute the model's score for `images` with `method`.
 
     `target`: None (predicted class), an int, one int per image, or a callable
     `f(outputs) -> (B,)`. `logits=True` explains the value before a final
-    softmax/sigmoid. `guided=True` sends gradients through guided ReLUs. For CAM
-    methods, `activations` (a previous result's `.activations` for the same images and
-    layer) skips the part of the model before the layer. `options` go to the method
-    (SmoothGrad: n_samples, noise_level, seed). Large inputs run `batch_size` at a time.
+    softmax/sigmoid. `guided=True` sends gradients through guided ReLUs. `options` go to
+    the method (SmoothGrad: n_samples, noise_level, seed). Large inputs run
+    `batch_size` images at a time; `jit_compile=True` compiles with XLA.
+
+    One pass for many maps (CAM methods): `layer=[...]` or `layer="all"` gives maps
+    (B, L, H, W) for L layers from one forward and one backward pass; `top_k=k` gives
+    maps (B, k, H, W) for each image's k best classes from one forward pass (only the
+    part after the layer runs per class); `activations` (a previous result's
+    `.activations`, same images and layer) skips the part before the layer.
     """
     graph_of(model)  # a clear error for unbuilt or subclassed models
     chosen_method = get_method(method)
@@ -94,96 +132,127 @@ def explain(
             "not images (batch, height, width, channels): only image inputs can be "
             "explained. Pick the image input with `input_index`."
         )
-    layer_call = None
-    if chosen_method.uses_layer:
-        layer_call = resolve_layer(model, layer, input_index)
-        if len(layer_call.output_shape) != 4:
-            raise ValueError(
-                f"Layer {layer_call.path!r} has output shape {layer_call.output_shape}, "
-                f"not (batch, height, width, channels): {method!r} needs a spatial layer. "
-                "`list_layers(model)` marks the spatial ones."
-            )
-    elif activations is not None:
-        raise ValueError(f"`activations` only applies to CAM methods, not {method!r}.")
-    target_fn = target if callable(target) else None
-    indices = (np.full(n_images, -1, np.int64) if target_fn is not None
-               else class_indices(target, n_images, _n_classes(model)))
+    calls, several = _resolve_layers(model, chosen_method, layer, input_index)
     if activations is not None:
-        activations = np.asarray(activations, np.float32)
-        want = (n_images, *layer_call.output_shape[1:])
-        if activations.ndim != 4 or any(w not in (None, g) for w, g in zip(want, activations.shape)):
-            raise ValueError(
-                f"`activations` must be the output of layer {layer_call.path!r} for these "
-                f"{n_images} images, shape {want}; got {activations.shape}."
-            )
-    guided = bool(guided or chosen_method.forces_guided)
+        if not chosen_method.uses_layer:
+            raise ValueError(f"`activations` only applies to CAM methods, not {method!r}.")
+        activations = _checked_activations(activations, calls, n_images)
+    target_fn = target if callable(target) else None
+    if top_k is not None:
+        _check_top_k(top_k, target, several, activations, _n_classes(model))
+        indices = np.full(n_images, -1, np.int64)
+    elif target_fn is not None:
+        indices = np.full(n_images, -1, np.int64)
+    else:
+        indices = class_indices(target, n_images, _n_classes(model))
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1; got {batch_size}.")
 
-    function = _function(model, chosen_method, layer_call, input_index, guided, logits,
-                         target_fn, options, batches, activations is not None)
+    function = _function(
+        model, chosen_method, calls, input_index,
+        bool(guided or chosen_method.forces_guided), logits, target_fn, options,
+        tuple(batch.shape[1:] for batch in batches), activations is not None, top_k,
+        jit_compile)
     parts = []
     for start in range(0, n_images, batch_size):
         window = slice(start, start + batch_size)
         args = [batch[window] for batch in batches] + [indices[window]]
         if activations is not None:
             args.append(activations[window])
-        parts.append({name: value.numpy() for name, value in function(*args).items()})
-    merged = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+        parts.append(tf.nest.map_structure(lambda t: t.numpy(), function(*args)))
+    merged = tf.nest.map_structure(lambda *arrays: np.concatenate(arrays), *parts)
+    return _result(merged, model, chosen_method, calls, several, guided)
+
+
+def _check_top_k(top_k, target, several, activations, n_classes) -> None:
+    if target is not None or several or activations is not None:
+        raise ValueError("`top_k` chooses the classes itself: use it without `target`, "
+                         "a list of layers or `activations`.")
+    if n_classes is None or not 1 <= top_k <= n_classes:
+        raise ValueError(
+            f"top_k={top_k} needs a model with one (batch, classes) output and "
+            f"1 <= top_k <= classes ({n_classes})."
+        )
+
+
+def _result(merged, model, method, calls, several, guided) -> ExplainResult:
+    raw, found = merged["raw"], merged.get("activations")
+    maps = merged["maps"]
+    if method.uses_layer and not several:  # one layer: drop the layer axis
+        maps, raw, found = maps[..., 0, :, :], raw[0], found[0]
+    paths = [call.path for call in calls]
     return ExplainResult(
-        maps=merged["maps"].astype(np.float32),
-        raw=merged["raw"].astype(np.float32),
+        maps=maps.astype(np.float32),
+        raw=raw,
         targets=merged["targets"].astype(np.int64),
         scores=merged["scores"].astype(np.float32),
-        layer=None if layer_call is None else layer_call.path,
-        method=chosen_method.name,
+        layer=(paths if several else paths[0]) if paths else None,
+        method=method.name,
         predictions=merged["predictions"] if len(model.outputs) == 1 else None,
-        activations=merged.get("activations"),
-        guided_coverage=_coverage(model) if guided else None,
+        activations=found,
+        guided_coverage=_coverage(model) if guided or method.forces_guided else None,
     )
 
 
 def _coverage(model: keras.Model) -> GuidedCoverage:
     report = coverage(leaf_calls(model))
     if not report.complete:
-        import warnings
-
         warnings.warn(
             "Guided ReLU could not be applied everywhere, so these gradients are partly "
             f"vanilla:\n{report.summary()}",
             UserWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
     return report
 
 
-def _function(model, method, layer_call, input_index, guided, logits, target_fn,
-              options, batches, with_activations) -> Callable:
+def _repeat(tensor: tf.Tensor, times: int) -> tf.Tensor:
+    return tf.repeat(tensor, times, axis=0)
+
+
+def _function(model, method, calls, input_index, guided, logits, target_fn, options,
+              shapes, with_activations, top_k, jit_compile) -> Callable:
     """The compiled function for this kind of call, traced once per input shape family."""
-    shapes = tuple(batch.shape[1:] for batch in batches)
-    layer_key = None if layer_call is None else (layer_call.path, layer_call.ordinal)
-    key = (method.name, layer_key, input_index, guided, logits, target_fn,
-           tuple(sorted(options.items())), shapes, with_activations)
+    key = (method.name, tuple((c.path, c.ordinal) for c in calls), input_index, guided,
+           logits, target_fn, tuple(sorted(options.items())), shapes, with_activations,
+           top_k, jit_compile)
 
     def build() -> Callable:
-        probe = Probe(model, layer_call, guided=False, logits=logits)
-        guided_probe = Probe(model, layer_call, guided=True, logits=logits) if guided else None
+        probe = Probe(model, calls, guided=False, logits=logits)
+        guided_probe = Probe(model, calls, guided=True, logits=logits) if guided else None
         signature = [tf.TensorSpec((None, *shape), tf.float32) for shape in shapes]
         signature.append(tf.TensorSpec((None,), tf.int64))
         if with_activations:
-            signature.append(tf.TensorSpec((None, *layer_call.output_shape[1:]), tf.float32))
+            signature.append(tf.TensorSpec((None, *calls[0].output_shape[1:]), tf.float32))
 
         def run(*args):
-            inputs = list(args[:len(shapes)])
-            replacement = args[len(shapes) + 1] if with_activations else None
-            context = Run(probe, guided_probe, inputs, input_index, args[len(shapes)],
-                          target_fn, replacement, dict(options))
-            return method.compute(context)
+            inputs, indices = list(args[:len(shapes)]), args[len(shapes)]
+            replacements = list(args[len(shapes) + 1:]) or None
+            if top_k is None:
+                return method.compute(Run(probe, guided_probe, inputs, input_index, indices,
+                                          target_fn, replacements, dict(options)))
+            # One forward pass picks the k best classes and, for CAM methods, gives the
+            # layer's output; each class then runs only the part after the layer.
+            first = probe(inputs)
+            best = tf.math.top_k(tf.stop_gradient(first.scores_from[0]), top_k).indices
+            if calls:
+                replacements = [_repeat(acts, top_k) for acts in first.activations]
+            tiled = Run(probe, guided_probe, [_repeat(x, top_k) for x in inputs], input_index,
+                        tf.reshape(tf.cast(best, tf.int64), (-1,)), None, replacements,
+                        dict(options))
+            result = method.compute(tiled)
+            batch = tf.shape(inputs[0])[0]
+            unfold = lambda t: tf.reshape(t, tf.concat([[batch, top_k], tf.shape(t)[1:]], 0))  # noqa: E731
+            return {"raw": tf.nest.map_structure(unfold, result["raw"]),
+                    "maps": unfold(result["maps"]), "scores": unfold(result["scores"]),
+                    "targets": unfold(result["targets"]),
+                    "predictions": first.model_outputs[0],
+                    "activations": first.activations}
 
         # autograph off: the walk is plain Python over layers, and converting it
         # doubled the trace time of large models.
         return tf.function(run, input_signature=signature, reduce_retracing=True,
-                           autograph=False)
+                           autograph=False, jit_compile=jit_compile)
 
     return _compiled(model, key, build)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import keras
@@ -116,3 +117,24 @@ def resolve_layer(
     if len(suffix) == 1:
         return _branch_call(by_path[suffix[0]], input_index)
     raise _unknown_path(layer, paths)
+
+
+def resolve_layers(
+    model: keras.Model, layers: str | Sequence[LayerSpec], input_index: int = 0
+) -> tuple[LayerCall, ...]:
+    """Several layer calls at once: a list of specs, or "all" for every spatial layer on
+    input `input_index`'s path, in execution order."""
+    if isinstance(layers, str):
+        if layers != "all":
+            raise ValueError(f"layers={layers!r}: give a list of layers or 'all'.")
+        chosen: dict[str, LayerCall] = {}
+        for call in leaf_calls(model):
+            if (_is_spatial(call) and input_index in call.inputs_used
+                    and not isinstance(call.layer, keras.layers.InputLayer)):
+                chosen.setdefault(call.path, call)
+        if not chosen:
+            resolve_layer(model, None, input_index)  # raises the no-spatial-layer error
+        return tuple(chosen.values())
+    if not layers:
+        raise ValueError("The list of layers is empty; name at least one layer.")
+    return tuple(resolve_layer(model, item, input_index) for item in layers)

@@ -22,37 +22,40 @@ from cam_widgets.kernel.targets import pre_squash, squashes
 class ProbeOutput:
     """What one probe run produced (graph tensors)."""
 
-    activation: tf.Tensor | None  # the read layer call's output
+    activations: list[tf.Tensor]  # the read layer calls' outputs, in the order asked
     scores_from: list[tf.Tensor]  # model outputs, before a final squash if logits
     model_outputs: list[tf.Tensor]  # the model's own outputs
 
 
 class Probe:
-    """Re-trace of `model` that reads `layer` (a LayerCall or None)."""
+    """Re-trace of `model` that reads the outputs of `layers` (LayerCalls)."""
 
     def __init__(
-        self, model: keras.Model, layer: LayerCall | None, *, guided: bool, logits: bool
+        self, model: keras.Model, layers: Sequence[LayerCall] = (), *, guided: bool,
+        logits: bool,
     ) -> None:
         # A weak reference: compiled functions hold probes, and caches keyed weakly by
         # the model must not keep it alive.
         self._model = weakref.ref(model)
-        self._key = None if layer is None else (layer.path, layer.ordinal)
+        self._slots = {(call.path, call.ordinal): slot for slot, call in enumerate(layers)}
         self.guided = guided
         self.logits = logits
 
     def __call__(
-        self, inputs: Sequence[tf.Tensor], replacement: tf.Tensor | None = None
+        self, inputs: Sequence[tf.Tensor], replacements: Sequence[tf.Tensor] | None = None
     ) -> ProbeOutput:
+        """Run the model on `inputs`; `replacements` (one per read layer) stand in for
+        those layers' outputs, so only what comes after them is computed."""
         model = self._model()
         if model is None:
             raise RuntimeError("The model of this probe no longer exists.")
-        read: list[tf.Tensor] = []
+        read: dict[int, tf.Tensor] = {}
         model_outputs: dict[int, tf.Tensor] = {}
 
         def run_leaf(call: LayerCall, node, args, kwargs):
-            is_read = (call.path, call.ordinal) == self._key
-            if is_read and replacement is not None:
-                outputs = replacement
+            slot = self._slots.get((call.path, call.ordinal))
+            if slot is not None and replacements is not None:
+                outputs = replacements[slot]
             elif self.logits and call.terminal and squashes(call.layer):
                 outputs = pre_squash(call.layer, args)
                 model_outputs[id(outputs)] = call_layer(call.layer, args, kwargs)
@@ -60,13 +63,13 @@ class Probe:
                 outputs = call_layer(call.layer, args, kwargs)
             if self.guided and guided_kind(call.layer) == "guided":
                 outputs = guided_gate(outputs)
-            if is_read:
-                read.append(outputs)
+            if slot is not None:
+                read[slot] = outputs
             return outputs
 
         scores_from = walk(model, list(inputs), run_leaf)
         return ProbeOutput(
-            read[0] if read else None,
+            [read[slot] for slot in sorted(read)],
             scores_from,
             [model_outputs.get(id(out), out) for out in scores_from],
         )

@@ -145,9 +145,9 @@ def test_accepts_tensor_pil_and_path(tmp_path):
 def test_list_layers_paths_shapes_and_spatial():
     inputs = keras.Input((32, 32, 3))
     vgg = keras.applications.VGG16(include_top=False, weights=None, input_shape=(32, 32, 3))
-    model = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(vgg(inputs))))
+    model = keras.Model(inputs, keras.layers.Dense(2, name="head")(keras.layers.Flatten()(vgg(inputs))))
     infos = {info.path: info for info in list_layers(model)}
     conv = infos["vgg16/block5_conv3"]
     assert (conv.class_name, conv.output_shape, conv.spatial) == ("Conv2D", (None, 2, 2, 512), True)
     assert infos["flatten"].spatial is False
-    assert list(infos)[-1] == "dense"
+    assert list(infos)[-1] == "head"

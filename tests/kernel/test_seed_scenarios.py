@@ -17,7 +17,7 @@ RNG = np.random.default_rng(0)
 def small_cnn(classes: int = 10, activation: str = "softmax") -> keras.Model:
     inputs = keras.Input((28, 28, 1))
     x = keras.layers.Conv2D(8, 3, activation="relu", name="conv1")(inputs)
-    x = keras.layers.MaxPooling2D()(x)
+    x = keras.layers.MaxPooling2D(name="pool")(x)
     x = keras.layers.Conv2D(16, 3, activation="relu", name="conv2")(x)
     x = keras.layers.GlobalAveragePooling2D()(x)
     outputs = keras.layers.Dense(classes, activation=activation, name="predictions")(x)
@@ -100,7 +100,7 @@ def siamese() -> keras.Model:
         keras.layers.ReLU(name="relu"),
     ], name="encoder")
     left, right = keras.Input((16, 16, 3), name="left"), keras.Input((16, 16, 3), name="right")
-    joined = keras.layers.Concatenate()([encoder(left), encoder(right)])
+    joined = keras.layers.Concatenate(name="join")([encoder(left), encoder(right)])
     x = keras.layers.Conv2D(4, 3, activation="relu", name="mix")(joined)
     x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
     similarity = keras.layers.Dense(1, activation="sigmoid", name="similarity")(x)

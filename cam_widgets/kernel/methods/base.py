@@ -24,7 +24,7 @@ class Run:
     input_index: int
     indices: tf.Tensor  # (B,) class index per image, PREDICTED for the model's choice
     target_fn: Callable[[Any], tf.Tensor] | None
-    replacement: tf.Tensor | None = None  # the read layer's output, given
+    replacements: list[tf.Tensor] | None = None  # the read layers' outputs, given
     options: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -23,29 +23,29 @@ class CamMethod:
         raise NotImplementedError
 
     def compute(self, run: Run) -> Attribution:
+        """Maps (B, L, H, W) for the L read layers, from one forward and one backward."""
         with tf.GradientTape() as tape:
-            if run.replacement is not None:
-                tape.watch(run.replacement)
-            out = run.probe(run.inputs, run.replacement)
+            for given in run.replacements or ():
+                tape.watch(given)
+            out = run.probe(run.inputs, run.replacements)
             scores, chosen = run.score(out)
-        activations = out.activation
-        grads = tape.gradient(scores, activations)
-        if grads is None:
+        grads = tape.gradient(scores, out.activations)
+        if any(grad is None for grad in grads):
             raise ValueError(
                 "The score does not depend on the chosen layer: its gradient is None. "
                 "Pick a layer that feeds the explained output (the default layer does), "
                 "and a target computed from the model's output."
             )
-        cam = tf.reduce_sum(self.weights(activations, grads) * activations, axis=-1)
         size = tf.shape(run.explained)[1:3]
-        maps = scale_min_max(upsample(tf.nn.relu(cam), size))
-        raw = cam
+        raw = [tf.reduce_sum(self.weights(acts, grad) * acts, axis=-1)
+               for acts, grad in zip(out.activations, grads)]
+        maps = [scale_min_max(upsample(tf.nn.relu(cam), size)) for cam in raw]
         if run.guided_probe is not None:
             guided_grads, *_ = run.input_gradients(run.guided_probe, indices=chosen)
-            raw = guided_grads * maps[..., None]
-            maps = gradient_display(raw, guided=True)
-        result = run.result(raw, maps, scores, chosen, out)
-        result["activations"] = activations
+            raw = [guided_grads * cam_map[..., None] for cam_map in maps]
+            maps = [gradient_display(product, guided=True) for product in raw]
+        result = run.result(raw, tf.stack(maps, axis=1), scores, chosen, out)
+        result["activations"] = out.activations
         return result
 
 

@@ -1,0 +1,29 @@
+"""Interleaved timing: every candidate is timed in turn, round after round, so drift on
+a shared machine hits all of them alike; medians and ratios come from one process."""
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+
+
+def interleaved_medians(candidates: dict[str, Callable[[], object]], rounds: int = 7,
+                        warmup: int = 1) -> dict[str, float]:
+    """Median seconds per call of each candidate, measured round-robin."""
+    for run in candidates.values():
+        for _ in range(warmup):
+            run()
+    samples: dict[str, list[float]] = {name: [] for name in candidates}
+    for _ in range(rounds):
+        for name, run in candidates.items():
+            start = time.perf_counter()
+            run()
+            samples[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def table(rows: list[tuple], header: tuple) -> str:
+    """A plain-text table (Markdown pipe syntax)."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
