@@ -1,0 +1,194 @@
+"""Faithfulness and localisation metrics for saliency maps, batched, on top of `explain`.
+
+- pointing game (Zhang et al. 2016, "Top-down Neural Attention by Excitation Backprop"),
+- energy in box (Wang et al. 2020, "Score-CAM"),
+- deletion and insertion curves with their AUC (Petsiuk et al. 2018, "RISE"),
+- the model-randomisation sanity check (Adebayo et al. 2018, "Sanity Checks for
+  Saliency Maps").
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from cam_widgets.kernel import explain
+from cam_widgets.kernel.graph import leaf_calls
+
+
+def _check_maps_boxes(maps: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    maps, boxes = np.asarray(maps, np.float32), np.asarray(boxes)
+    if maps.ndim != 3 or boxes.shape != (maps.shape[0], 4):
+        raise ValueError(
+            f"Expected maps (B, H, W) and boxes (B, 4) as (y0, x0, y1, x1); got maps "
+            f"{maps.shape} and boxes {boxes.shape}."
+        )
+    return maps, boxes
+
+
+def _inside(boxes: np.ndarray, height: int, width: int, margin: int = 0) -> np.ndarray:
+    """Boolean masks (B, H, W) of the boxes, grown by `margin` pixels."""
+    rows, cols = np.arange(height)[None, :, None], np.arange(width)[None, None, :]
+    y0, x0, y1, x1 = (boxes[:, i, None, None] for i in range(4))
+    return ((rows >= y0 - margin) & (rows < y1 + margin)
+            & (cols >= x0 - margin) & (cols < x1 + margin))
+
+
+def pointing_game(maps: np.ndarray, boxes: np.ndarray, tolerance: int = 0) -> np.ndarray:
+    """Per image, True when the map's maximum lies in the box (grown by `tolerance` px).
+
+    Ties count as a hit when any maximal pixel is inside; an all-equal map is a miss
+    (it points nowhere).
+    """
+    maps, boxes = _check_maps_boxes(maps, boxes)
+    top = maps.max(axis=(1, 2), keepdims=True)
+    peaks = maps == top
+    flat = maps.max(axis=(1, 2)) == maps.min(axis=(1, 2))
+    inside = _inside(boxes, *maps.shape[1:], margin=tolerance)
+    return (peaks & inside).any(axis=(1, 2)) & ~flat
+
+
+def energy_in_box(maps: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Per image, the fraction of the map's total inside the box (0 for an all-zero map)."""
+    maps, boxes = _check_maps_boxes(maps, boxes)
+    total = maps.sum(axis=(1, 2))
+    inside = (maps * _inside(boxes, *maps.shape[1:])).sum(axis=(1, 2))
+    return np.divide(inside, total, out=np.zeros_like(total), where=total > 0)
+
+
+@dataclass(frozen=True)
+class Curves:
+    """Deletion and insertion curves: the class score as pixels are removed or added."""
+
+    fractions: np.ndarray  # (S + 1,) share of pixels changed, 0 .. 1
+    deletion: np.ndarray  # (B, S + 1) score as the most salient pixels are removed first
+    insertion: np.ndarray  # (B, S + 1) score as they are added first to the baseline
+
+    @property
+    def deletion_auc(self) -> np.ndarray:
+        """(B,) area under the deletion curve: lower is more faithful."""
+        return np.trapezoid(self.deletion, self.fractions, axis=1)
+
+    @property
+    def insertion_auc(self) -> np.ndarray:
+        """(B,) area under the insertion curve: higher is more faithful."""
+        return np.trapezoid(self.insertion, self.fractions, axis=1)
+
+
+def _scorer(model: keras.Model):
+    forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+
+    def score(images: np.ndarray, targets: np.ndarray, batch_size: int) -> np.ndarray:
+        out = [forward(images[i:i + batch_size]).numpy() for i in range(0, len(images), batch_size)]
+        return np.take_along_axis(np.concatenate(out), targets[:, None], axis=1)[:, 0]
+
+    return score
+
+
+def deletion_insertion(
+    model: keras.Model, images: np.ndarray, maps: np.ndarray, targets: np.ndarray,
+    steps: int = 32, baseline: float | np.ndarray = 0.0, batch_size: int = 256,
+) -> Curves:
+    """Deletion and insertion curves (Petsiuk et al. 2018) of `maps` for `targets`.
+
+    Pixels are ranked by the map (ties in raster order). Step s replaces the top s/steps
+    of them with `baseline` (deletion) or puts them onto the baseline (insertion); the
+    score is the model's own output for the target class (a probability for a softmax
+    model). `baseline` is a value or an image array broadcastable to `images`.
+    """
+    images = np.asarray(images, np.float32)
+    maps = np.asarray(maps, np.float32)
+    targets = np.asarray(targets, np.int64)
+    n, height, width = maps.shape
+    if images.shape[:3] != maps.shape or targets.shape != (n,):
+        raise ValueError(
+            f"images {images.shape}, maps {maps.shape} and targets {targets.shape} must "
+            "describe the same (B, H, W) images."
+        )
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1; got {steps}.")
+    blank = np.broadcast_to(np.asarray(baseline, np.float32), images.shape)
+    order = np.argsort(-maps.reshape(n, -1), axis=1, kind="stable")
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(height * width)[None], axis=1)
+    rank = rank.reshape(n, height, width, 1)
+    fractions = np.linspace(0.0, 1.0, steps + 1)
+    score = _scorer(model)
+    deletion, insertion = [], []
+    for fraction in fractions:
+        changed = rank < round(fraction * height * width)
+        deletion.append(score(np.where(changed, blank, images), targets, batch_size))
+        insertion.append(score(np.where(changed, images, blank), targets, batch_size))
+    return Curves(fractions, np.stack(deletion, 1), np.stack(insertion, 1))
+
+
+def rank_correlation(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Per image Spearman rank correlation of two (B, H, W) maps (ties ranked in order)."""
+    def ranks(maps):
+        flat = maps.reshape(len(maps), -1)
+        out = np.empty_like(flat)
+        np.put_along_axis(out, np.argsort(flat, axis=1, kind="stable"),
+                          np.arange(flat.shape[1], dtype=flat.dtype)[None], axis=1)
+        return out - out.mean(axis=1, keepdims=True)
+
+    a, b = ranks(np.asarray(first, np.float64)), ranks(np.asarray(second, np.float64))
+    return (a * b).sum(1) / np.sqrt((a * a).sum(1) * (b * b).sum(1))
+
+
+@dataclass(frozen=True)
+class SanityCheck:
+    """Maps of a model and of a copy whose top layers were re-initialised."""
+
+    layers_reset: tuple[str, ...]  # paths re-initialised in the copy, output first
+    original: np.ndarray  # (B, H, W)
+    randomised: np.ndarray  # (B, H, W)
+
+    @property
+    def rank_correlation(self) -> np.ndarray:
+        """(B,) Spearman correlation: near 1 means the method ignored the weights."""
+        return rank_correlation(self.original, self.randomised)
+
+
+def _reinitialise(layer: keras.layers.Layer, seed: int) -> None:
+    """Fresh values for the weights that have an initializer (kernel, bias, ...)."""
+    for variable in layer.trainable_weights:
+        name = variable.path.rsplit("/", 1)[-1]
+        initializer = getattr(layer, f"{name}_initializer", None)
+        if initializer is None:
+            continue
+        config = initializer.get_config()
+        if "seed" in config:
+            config["seed"] = seed
+        fresh = type(initializer).from_config(config)
+        variable.assign(fresh(variable.shape, variable.dtype))
+
+
+def randomisation_check(
+    model: keras.Model, images: Any, top_layers: int = 1, method: str = "gradcam",
+    seed: int = 0, **explain_kwargs: Any,
+) -> SanityCheck:
+    """Adebayo et al.'s model-randomisation test on a copy of `model` (never the model).
+
+    The last `top_layers` layers with weights (counting back from the output) of a copy
+    get fresh values from their own initializers; the class of each image is fixed from
+    the original model, so both maps explain the same class.
+    """
+    original = explain(model, images, method=method, **explain_kwargs)
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    weighted = [call for call in leaf_calls(copy) if call.layer.trainable_weights]
+    if not 1 <= top_layers <= len(weighted):
+        raise ValueError(
+            f"top_layers must be between 1 and {len(weighted)} (the layers with weights); "
+            f"got {top_layers}."
+        )
+    reset = weighted[::-1][:top_layers]
+    for offset, call in enumerate(reset):
+        _reinitialise(call.layer, seed + offset)
+    target = explain_kwargs.get("target")
+    kwargs = {**explain_kwargs, "target": target if callable(target) else original.targets}
+    randomised = explain(copy, images, method=method, **kwargs)
+    return SanityCheck(tuple(call.path for call in reset), original.maps, randomised.maps)
