@@ -138,6 +138,12 @@ def explain(
             raise ValueError(f"`activations` only applies to CAM methods, not {method!r}.")
         activations = _checked_activations(activations, calls, n_images)
     target_fn = target if callable(target) else None
+    if target_fn is None and len(model.outputs) > 1:
+        raise ValueError(
+            f"Model {model.name!r} has {len(model.outputs)} outputs, so a class index is "
+            "ambiguous. Pass a callable target: it receives the list of outputs and "
+            "returns one score per image, e.g. `target=lambda outs: outs[1][:, 3]`."
+        )
     if top_k is not None:
         _check_top_k(top_k, target, several, activations, _n_classes(model))
         indices = np.full(n_images, -1, np.int64)
@@ -284,6 +290,9 @@ def explain_dataset(
                     "target='label' needs a dataset of (images, labels) pairs; this one "
                     "yields images only."
                 )
-            batch_target = np.asarray(labels).reshape(-1).astype(np.int64)
+            labels = np.asarray(labels)
+            if labels.ndim == 2 and labels.shape[1] > 1:  # one-hot rows
+                labels = labels.argmax(axis=1)
+            batch_target = labels.reshape(-1).astype(np.int64)
         images = list(element) if n_inputs > 1 else element
         yield explain(model, images, method=method, target=batch_target, **kwargs)

@@ -151,3 +151,50 @@ def test_list_layers_paths_shapes_and_spatial():
     assert (conv.class_name, conv.output_shape, conv.spatial) == ("Conv2D", (None, 2, 2, 512), True)
     assert infos["flatten"].spatial is False
     assert list(infos)[-1] == "head"
+
+
+def test_softmax_inside_a_nested_classifier_is_removed_for_logits():
+    classifier = small_cnn()
+    inputs = keras.Input((28, 28, 1))
+    wrapped = keras.Model(inputs, classifier(inputs))
+    images = np.random.default_rng(9).random((2, 28, 28, 1), np.float32)
+    res = explain(wrapped, images, method="saliency", target=3)
+    dense = classifier.get_layer("predictions")
+    body = keras.Model(classifier.inputs[0], dense.input)
+    expected_logit = (body(images).numpy() @ dense.kernel.numpy() + dense.bias.numpy())[:, 3]
+    np.testing.assert_allclose(res.scores, expected_logit, rtol=1e-5)
+    np.testing.assert_allclose(res.predictions, classifier(images).numpy(), rtol=1e-5)
+
+
+def two_headed():
+    inputs = keras.Input((28, 28, 1))
+    features = keras.layers.GlobalAveragePooling2D()(
+        keras.layers.Conv2D(4, 3, activation="relu", name="conv")(inputs))
+    return keras.Model(inputs, [keras.layers.Dense(3, name="a")(features),
+                                keras.layers.Dense(5, activation="softmax", name="b")(features)])
+
+
+def test_multi_output_callable_target_gets_every_output():
+    model = two_headed()
+    images = np.random.default_rng(10).random((2, 28, 28, 1), np.float32)
+    seen = []
+
+    def second_head_class_4(outputs):
+        seen.append([tuple(o.shape[1:]) for o in outputs])
+        return outputs[1][:, 4]
+
+    res = explain(model, images, target=second_head_class_4)
+    assert seen == [[(3,), (5,)]]
+    assert res.predictions is None and res.targets.tolist() == [-1, -1]
+    with pytest.raises(ValueError, match="2 outputs, so a class index is ambiguous"):
+        explain(model, images, target=1)
+
+
+def test_dataset_with_one_hot_labels():
+    model = small_cnn()
+    images = np.random.default_rng(12).random((4, 28, 28, 1), np.float32)
+    one_hot = np.eye(10, dtype=np.float32)[[1, 5, 7, 9]]
+    dataset = tf.data.Dataset.from_tensor_slices((images, one_hot)).batch(2)
+    from cam_widgets import explain_dataset
+    targets = [r.targets.tolist() for r in explain_dataset(model, dataset, target="label")]
+    assert targets == [[1, 5], [7, 9]]

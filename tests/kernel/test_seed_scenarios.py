@@ -36,7 +36,7 @@ def test_argmax_in_the_tape_gives_none_and_explain_picks_the_class_outside():
     res = explain(model, images, method="gradcam", layer="conv2", logits=False)
     predicted = np.argmax(model.predict(images, verbose=0), axis=1)
     np.testing.assert_array_equal(res.targets, predicted)
-    features = keras.Model(model.inputs, model.get_layer("conv2").output)
+    features = keras.Model(model.inputs[0], model.get_layer("conv2").output)
     head = lambda a: model.get_layer("predictions")(  # noqa: E731
         model.layers[-2](a))
     expected = ref.gradcam(features, head, images, ref.class_score(predicted))
@@ -139,7 +139,7 @@ def test_saliency_on_logits_not_probabilities():
     model = small_cnn()
     images = RNG.random((3, 28, 28, 1), np.float32) * 50  # large inputs saturate softmax
     dense = model.get_layer("predictions")
-    body = keras.Model(model.inputs, dense.input)
+    body = keras.Model(model.inputs[0], dense.input)
     logit = lambda x: tf.matmul(body(x), dense.kernel) + dense.bias  # noqa: E731
     target = [0, 1, 2]
     on_logits = explain(model, images, method="saliency", target=target)
@@ -168,7 +168,7 @@ def test_dataset_batches_one_trace_fresh_maps():
     dataset = tf.data.Dataset.from_tensor_slices((images, labels)).batch(3)
     results = list(explain_dataset(model, dataset, layer="conv2", target="label"))
     assert [r.maps.shape[0] for r in results] == [3, 3, 1]
-    features = keras.Model(model.inputs, model.get_layer("conv2").output)
+    features = keras.Model(model.inputs[0], model.get_layer("conv2").output)
     dense = model.get_layer("predictions")
     head_logits = lambda a: tf.matmul(model.layers[-2](a), dense.kernel) + dense.bias  # noqa: E731
     for start, res in zip((0, 3, 6), results):
