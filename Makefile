@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 DEMO_NOTEBOOK ?= notebooks/01_grad_cam.ipynb
 PORT ?= 8888
+export TF_CPP_MIN_LOG_LEVEL ?= 3
 
 .PHONY: test test-fast demo bench chromium
 

@@ -1,0 +1,595 @@
+"""CamViewer: the state machine (a counting wrapper around the real kernel), the pixels the
+canvases were sent (decoded from the captured messages), errors, and the static PNG."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import html
+import io
+import json
+import time
+from types import SimpleNamespace
+
+import ipywidgets
+import keras
+import numpy as np
+import pytest
+from ipycanvas.canvas import _CANVAS_MANAGER, COMMANDS
+from PIL import Image
+
+import cam_widgets.viewer as viewer_module
+from cam_widgets import render
+from cam_widgets._viewer_state import LatestWins
+from cam_widgets.viewer import CamViewer
+
+_REAL_KERNEL = viewer_module._load_kernel
+
+
+# ------------------------------------------------------------------ fixtures
+@pytest.fixture(scope="module")
+def model() -> keras.Model:
+    keras.utils.set_random_seed(1)
+    inputs = keras.Input((16, 16, 3), name="pixels")
+    x = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="conv_a")(inputs)
+    x = keras.layers.MaxPooling2D(name="pool")(x)
+    x = keras.layers.Conv2D(6, 3, padding="same", activation="relu", name="conv_b")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    outputs = keras.layers.Dense(5, activation="softmax", name="head")(x)
+    return keras.Model(inputs, outputs, name="tiny")
+
+
+@pytest.fixture(scope="module")
+def images() -> np.ndarray:
+    return np.random.default_rng(0).random((3, 16, 16, 3)).astype(np.float32)
+
+
+class CountingKernel:
+    """The real kernel, counting (and optionally slowing) every `explain` call."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        real = _REAL_KERNEL()
+        self._explain = real.explain
+        self.list_layers, self.method_names, self.get_method = (
+            real.list_layers,
+            real.method_names,
+            real.get_method,
+        )
+        self.delay = delay
+        self.calls: list[dict] = []
+        self.running = 0
+
+    def explain(self, model, images, **kwargs):
+        self.calls.append(dict(kwargs, images=images))
+        self.running += 1
+        try:
+            if self.delay:
+                time.sleep(self.delay)
+            return self._explain(model, images, **kwargs)
+        finally:
+            self.running -= 1
+
+    @property
+    def full_passes(self) -> list[dict]:
+        return [c for c in self.calls if c.get("activations") is None]
+
+
+@pytest.fixture
+def kernel(monkeypatch) -> CountingKernel:
+    counting = CountingKernel()
+    monkeypatch.setattr(viewer_module, "_load_kernel", lambda: counting)
+    return counting
+
+
+class Wire:
+    """Captures what ipycanvas sends: one entry per message, with the decoded images."""
+
+    def __init__(self) -> None:
+        self.messages: list[list[tuple[str, str, np.ndarray]]] = []
+        self._canvas: str | None = None
+
+    def send(self, content, buffers=None) -> None:
+        commands = json.loads(bytes(buffers[0]))
+        if commands and isinstance(commands[0], int):
+            commands = [commands]
+        draws, next_buffer = [], 1
+        for command in commands:
+            if command[0] == COMMANDS["switchCanvas"]:
+                self._canvas = command[1][0].removeprefix("IPY_MODEL_")
+                continue
+            n_buffers = command[2] if len(command) > 2 else 0
+            if command[0] == COMMANDS["putImageData"]:
+                image = Image.open(io.BytesIO(bytes(buffers[next_buffer])))
+                assert image.format == "PNG"
+                draws.append((self._canvas, image.mode, np.asarray(image)))
+            next_buffer += n_buffers
+        self.messages.append(draws)
+
+    def drawn(self, viewer: CamViewer, message: int = -1) -> dict[str, np.ndarray]:
+        """{panel: pixels} of one message."""
+        ids = {c.model_id: name for name, c in viewer.canvases.items()}
+        return {ids[canvas]: pixels for canvas, _, pixels in self.messages[message]}
+
+
+@pytest.fixture
+def wire(monkeypatch) -> Wire:
+    captured = Wire()
+    monkeypatch.setattr(_CANVAS_MANAGER, "send", captured.send)
+    monkeypatch.setattr(_CANVAS_MANAGER, "_current_canvas", None)
+    return captured
+
+
+def panels(snapshot: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    width = snapshot.shape[1] // 3
+    return snapshot[:, :width], snapshot[:, width : 2 * width], snapshot[:, 2 * width :]
+
+
+def expected_map(model, image, **kwargs) -> np.ndarray:
+    """The map as the kernel computes it in one full call, at the image's size."""
+    result = _REAL_KERNEL().explain(model, image[None], **kwargs)
+    return result.maps[0]
+
+
+# ------------------------------------------------------------------ show / snapshot / PNG
+def test_show_returns_the_widget_with_a_png_of_the_view(model, images, kernel, wire, tmp_path):
+    viewer = CamViewer(model)
+    widget = viewer.show(images[0])
+    assert isinstance(widget, ipywidgets.DOMWidget)
+    bundle = widget._repr_mimebundle_()
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == widget.model_id
+    png = Image.open(io.BytesIO(base64.b64decode(bundle["image/png"])))
+    snapshot = viewer.snapshot()
+    assert snapshot.dtype == np.uint8 and snapshot.shape == (16, 48, 4)
+    np.testing.assert_array_equal(np.asarray(png), snapshot)
+    viewer.save(tmp_path / "view.png")
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "view.png")), snapshot)
+    assert len(kernel.calls) == 1
+
+
+def test_the_canvases_are_sent_exactly_the_snapshot_as_rgba(model, images, kernel, wire):
+    viewer = CamViewer(model, opacity=0.4, colormap="viridis")
+    viewer.show(images[0])
+    assert len(wire.messages) == 1  # one hold_canvas() message for the first paint
+    drawn = wire.drawn(viewer)
+    assert set(drawn) == {"image", "heatmap", "overlay"}
+    assert {mode for _, mode, _ in wire.messages[0]} == {"RGBA"}
+    image, heat, overlay = panels(viewer.snapshot())
+    for name, pixels in zip(("image", "heatmap", "overlay"), (image, heat, overlay)):
+        assert drawn[name].shape == (16, 16, 4)
+        np.testing.assert_array_equal(drawn[name], pixels)
+    np.testing.assert_array_equal(image[..., :3], render.to_rgb8(images[0]))
+    np.testing.assert_allclose(viewer.current_map, expected_map(model, images[0]), atol=1e-5)
+    np.testing.assert_array_equal(heat, render.colorize(viewer.current_map, "viridis"))
+    blend = 0.6 * image[..., :3].astype(float) + 0.4 * heat[..., :3].astype(float)
+    assert np.abs(overlay[..., :3] - blend).max() <= 1.0
+
+
+# ------------------------------------------------------------------ recompute vs repaint
+def test_opacity_and_colormap_repaint_without_calling_the_model(model, images, kernel, wire):
+    viewer = CamViewer(model)
+    viewer.show(images[0])
+    kernel.calls.clear()
+    for opacity in (0.0, 0.3, 0.75, 1.0):
+        before = len(wire.messages)
+        viewer.controls["opacity"].value = opacity
+        assert len(wire.messages) == before + 1
+        drawn = wire.drawn(viewer)
+        assert set(drawn) == {"overlay"}  # only the panel that changed is sent
+        image, heat, overlay = panels(viewer.snapshot())
+        np.testing.assert_array_equal(drawn["overlay"], overlay)
+        blend = (1 - opacity) * image[..., :3].astype(float) + opacity * heat[..., :3].astype(float)
+        assert np.abs(drawn["overlay"][..., :3] - blend).max() <= 1.0
+    for name in ("viridis", "inferno", "turbo", "gray", "jet"):
+        viewer.controls["colormap"].value = name
+        drawn = wire.drawn(viewer)
+        assert set(drawn) == {"heatmap", "overlay"}
+        np.testing.assert_array_equal(drawn["heatmap"], render.colorize(viewer.current_map, name))
+    assert kernel.calls == []
+
+
+def test_a_class_change_on_the_same_layer_reuses_its_activations(model, images, kernel, wire):
+    viewer = CamViewer(model)
+    viewer.show(images[0])
+    assert len(kernel.full_passes) == 1
+    other = (viewer.settings.target + 1) % 5
+    viewer.controls["target"].value = other
+    assert len(kernel.calls) == 2 and len(kernel.full_passes) == 1
+    call = kernel.calls[-1]
+    assert call["layer"] == viewer.settings.layer == "conv_b" and call["target"] == other
+    np.testing.assert_allclose(
+        viewer.current_map, expected_map(model, images[0], target=other), atol=1e-5
+    )
+    viewer.controls["method"].value = "gradcam++"  # another CAM on the same layer: same reuse
+    assert len(kernel.full_passes) == 1
+    np.testing.assert_allclose(
+        viewer.current_map,
+        expected_map(model, images[0], target=other, method="gradcam++"),
+        atol=1e-5,
+    )
+
+
+def test_coming_back_to_a_cached_setting_calls_nothing(model, images, kernel, wire):
+    viewer = CamViewer(model)
+    viewer.show(images)
+    viewer.controls["follow"].value = False  # so that the class stays put when the image changes
+    first = viewer.settings
+    tour = [
+        ("target", 3),
+        ("layer", "conv_a"),
+        ("method", "saliency"),
+        ("guided", True),
+        ("image", 2),
+        ("method", "layercam"),
+        ("target", 1),
+    ]
+    previous = []
+    for name, value in tour:
+        previous.append((name, viewer.controls[name].value))
+        viewer.controls[name].value = value
+    made = len(kernel.calls)
+    for name, value in reversed(previous):  # walk back through every earlier setting
+        viewer.controls[name].value = value
+        assert viewer.error is None
+    assert len(kernel.calls) == made
+    assert viewer.settings == first
+    assert "cached" in viewer.status.value
+
+
+def test_a_new_image_explains_its_top_prediction_unless_told_not_to(model, images, kernel, wire):
+    viewer = CamViewer(model)
+    viewer.show(images)
+    predicted = np.argmax(model.predict(images, verbose=0), axis=1)
+    for index in (1, 2, 0):
+        viewer.controls["target"].value = (predicted[index - 1] + 2) % 5  # not the top class
+        viewer.controls["image"].value = index
+        assert viewer.settings.target == predicted[index]
+    viewer.controls["follow"].value = False
+    viewer.controls["target"].value = 4
+    viewer.controls["image"].value = 1
+    assert viewer.settings.target == 4
+
+
+# ------------------------------------------------------------------ coalescing, busy
+def test_a_burst_of_slider_moves_ends_in_a_few_computations_of_the_latest(
+    model, images, wire, monkeypatch
+):
+    kernel = CountingKernel(delay=0.05)
+    monkeypatch.setattr(viewer_module, "_load_kernel", lambda: kernel)
+
+    async def drag() -> CamViewer:
+        viewer = CamViewer(model)
+        viewer.show(images)
+        viewer.controls["follow"].value = False
+        kernel.calls.clear()
+        for tick in range(100):  # as the kernel dispatches them: one message at a time
+            viewer.controls["depth"].value = tick % 2
+            viewer.controls["target"].value = (tick * 3) % 5
+            viewer.controls["image"].value = tick % 3
+            await asyncio.sleep(0)
+        viewer.controls["image"].value, viewer.controls["target"].value = 1, 2
+        viewer.controls["layer"].value = "conv_a"
+        await viewer.wait()
+        return viewer
+
+    viewer = asyncio.run(drag())
+    assert 1 <= len(kernel.calls) <= 3
+    s = viewer.settings
+    assert (s.image, s.target, s.layer) == (1, 2, "conv_a")
+    np.testing.assert_allclose(
+        viewer.current_map, expected_map(model, images[1], target=2, layer="conv_a"), atol=1e-5
+    )
+    _, heat, _ = panels(viewer.snapshot())
+    np.testing.assert_array_equal(heat, render.colorize(viewer.current_map, "jet"))
+    np.testing.assert_array_equal(wire.drawn(viewer)["heatmap"], heat)
+
+
+def test_while_computing_a_busy_line_shows_and_opacity_still_repaints(
+    model, images, wire, monkeypatch
+):
+    kernel = CountingKernel(delay=0.3)
+    monkeypatch.setattr(viewer_module, "_load_kernel", lambda: kernel)
+
+    async def scenario() -> tuple[str, int, CamViewer]:
+        viewer = CamViewer(model)
+        viewer.show(images[0])
+        viewer.controls["target"].value = (viewer.settings.target + 1) % 5
+        await asyncio.sleep(0.05)
+        busy = viewer.status.value
+        assert kernel.running == 1  # the model runs on a worker thread ...
+        before = len(wire.messages)
+        viewer.controls["opacity"].value = 0.9  # ... and the loop still serves the controls
+        await asyncio.sleep(0.01)
+        repainted = len(wire.messages) - before
+        assert kernel.running == 1
+        await viewer.wait()
+        return busy, repainted, viewer
+
+    busy, repainted, viewer = asyncio.run(scenario())
+    assert "computing" in busy
+    assert repainted == 1
+    assert viewer.status.value.startswith("✓")
+
+
+def test_latest_wins_scheduler_without_widgets():
+    applied, started = [], []
+    state = {"value": 0}
+
+    def prepare():
+        asked = state["value"]
+        started.append(asked)
+        return asked, lambda: (time.sleep(0.02), asked * 10)[1]
+
+    def finish(token, result, error):
+        applied.append((token, result))
+
+    async def burst():
+        scheduler = LatestWins(prepare, finish, lambda busy: None)
+        for value in range(1, 101):
+            state["value"] = value
+            scheduler.request()
+            if value % 10 == 0:
+                await asyncio.sleep(0)
+        await scheduler.wait()
+        return scheduler
+
+    scheduler = asyncio.run(burst())
+    assert scheduler.runs == len(started) <= 3
+    assert applied[-1] == (100, 1000)
+    # without a running loop every request is applied before it returns
+    sync = LatestWins(prepare, finish, lambda busy: None)
+    state["value"] = 7
+    sync.request()
+    assert applied[-1] == (7, 70) and sync.idle
+
+
+def test_snapshot_in_a_running_loop_applies_pending_changes(model, images, kernel, wire):
+    async def scenario() -> CamViewer:
+        viewer = CamViewer(model)
+        viewer.show(images[0])
+        viewer.controls["layer"].value = "conv_a"
+        viewer.snapshot()  # a cell that changes a control and then reads the view
+        assert viewer.settings.layer == "conv_a"
+        return viewer
+
+    viewer = asyncio.run(scenario())
+    np.testing.assert_allclose(
+        viewer.current_map, expected_map(model, images[0], layer="conv_a"), atol=1e-5
+    )
+
+
+# ------------------------------------------------------------------ errors
+@pytest.mark.parametrize(
+    "layer, message", [("conv_z", "No layer 'conv_z'"), ("head", "needs a spatial layer")]
+)
+def test_a_layer_that_cannot_be_explained_shows_the_kernels_message(
+    model, images, kernel, wire, layer, message
+):
+    viewer = CamViewer(model, layer=layer)
+    viewer.show(images[0])
+    assert message in viewer.error
+    assert (
+        html.escape(message) in viewer.error_box.value and viewer.error_box.layout.display != "none"
+    )
+    image, heat, overlay = panels(viewer.snapshot())  # the image is still shown
+    np.testing.assert_array_equal(image[..., :3], render.to_rgb8(images[0]))
+    np.testing.assert_array_equal(overlay, image)
+    assert viewer.current_map is None
+    viewer.controls["layer"].value = "conv_a"  # the next valid change recovers
+    assert viewer.error is None and viewer.error_box.layout.display == "none"
+    np.testing.assert_allclose(
+        viewer.current_map, expected_map(model, images[0], layer="conv_a"), atol=1e-5
+    )
+
+
+def test_a_bad_image_shows_a_message_and_the_next_image_recovers(model, images, kernel, wire):
+    viewer = CamViewer(model)
+    viewer.show([images[0], np.zeros((4, 4, 2)), images[2], np.random.rand(20, 20, 3)])
+    assert viewer.error is None
+    viewer.controls["image"].value = 1
+    assert "got shape (4, 4, 2)" in viewer.error
+    viewer.controls["image"].value = 2
+    assert viewer.error is None and viewer.current_map is not None
+    viewer.controls["image"].value = 3  # loads, but is not the model's size: the kernel says so
+    assert "expects images of shape (16, 16, 3)" in viewer.error
+    viewer.controls["image"].value = 0
+    assert viewer.error is None
+
+
+@pytest.mark.parametrize("bad", ["no/such/image.png", None, np.zeros(7)])
+def test_show_of_a_bad_image_is_reported_in_the_widget(model, images, kernel, wire, bad):
+    viewer = CamViewer(model)
+    widget = viewer.show(bad)
+    assert viewer.error and isinstance(widget, ipywidgets.Widget)
+    assert viewer.snapshot().shape[2] == 4
+    viewer.show(images[0])
+    assert viewer.error is None and viewer.current_map is not None
+
+
+def test_a_failing_preprocess_is_reported(model, images, kernel, wire):
+    def preprocess(batch):
+        raise RuntimeError("preprocess broke")
+
+    viewer = CamViewer(model, preprocess=preprocess)
+    viewer.show(images[0])
+    assert viewer.error == "RuntimeError: preprocess broke"
+    assert kernel.calls == []
+
+
+# ------------------------------------------------------------------ inputs and controls
+def test_preprocess_feeds_the_model_and_the_raw_image_is_shown(model, kernel, wire):
+    raw = np.random.default_rng(3).integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    seen = []
+
+    def preprocess(batch):
+        seen.append(batch.copy())
+        batch[...] = 0  # writing into its argument must not change what is shown
+        return raw[None].astype(np.float32) / 255.0
+
+    viewer = CamViewer(model, preprocess=preprocess)
+    viewer.show(raw)
+    assert seen[0].dtype == np.uint8 and seen[0].shape == (1, 16, 16, 3)
+    np.testing.assert_array_equal(seen[0][0], raw)
+    np.testing.assert_allclose(kernel.calls[0]["images"], raw[None] / 255.0)
+    image, _, _ = panels(viewer.snapshot())
+    np.testing.assert_array_equal(image[..., :3], raw)
+
+
+def test_float_images_in_0_255_are_shown_as_pixels(model, kernel, wire):
+    image = np.random.default_rng(4).uniform(0, 255, (16, 16, 3)).astype(np.float32)
+    viewer = CamViewer(model)
+    viewer.show(image)
+    np.testing.assert_array_equal(panels(viewer.snapshot())[0][..., :3], np.rint(image))
+
+
+def test_layer_controls_list_nested_spatial_layers_with_sizes(kernel, wire):
+    keras.utils.set_random_seed(2)
+    inner_in = keras.Input((12, 12, 3))
+    y = keras.layers.Conv2D(3, 3, activation="relu", name="stem")(inner_in)
+    y = keras.layers.Conv2D(4, 3, strides=2, activation="relu", name="deep")(y)
+    backbone = keras.Model(inner_in, y, name="backbone")
+    outer_in = keras.Input((12, 12, 3))
+    z = keras.layers.GlobalAveragePooling2D()(backbone(outer_in))
+    nested = keras.Model(outer_in, keras.layers.Dense(3)(z), name="outer")
+
+    viewer = CamViewer(nested)
+    options = viewer.controls["layer"].options
+    assert [value for _, value in options] == ["backbone/stem", "backbone/deep"]
+    assert options[0][0] == "backbone/stem · 10×10" and options[1][0] == "backbone/deep · 4×4"
+    assert "deeper" in viewer.controls["layer"].description
+    viewer.show(np.random.default_rng(5).random((12, 12, 3)))
+    assert viewer.settings.layer == "backbone/deep" and viewer.controls["depth"].value == 1
+    viewer.controls["depth"].value = 0  # scrubbing depth picks the layer
+    assert viewer.controls["layer"].value == "backbone/stem"
+    assert kernel.calls[-1]["layer"] == "backbone/stem"
+    assert viewer.current_map.shape == (12, 12)
+
+
+def test_method_and_guided_controls(model, images, kernel, wire):
+    viewer = CamViewer(model)
+    viewer.show(images[0])
+    assert list(viewer.controls["method"].options) == kernel.method_names()
+    viewer.controls["method"].value = "saliency"
+    assert viewer.controls["layer"].disabled and viewer.controls["depth"].disabled
+    assert "layer" not in kernel.calls[-1] and kernel.calls[-1]["method"] == "saliency"
+    viewer.controls["guided"].value = True
+    assert kernel.calls[-1]["guided"] is True
+    viewer.controls["method"].value = "guided_backprop"
+    assert viewer.controls["guided"].disabled and viewer.controls["guided"].value
+    viewer.controls["method"].value = "gradcam"
+    assert not viewer.controls["layer"].disabled and not viewer.controls["guided"].disabled
+    assert set(viewer.controls["colormap"].options) >= {
+        "jet",
+        "viridis",
+        "inferno",
+        "turbo",
+        "gray",
+    }
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        ["disc", "square", "cross", "ring", "bar"],
+        {0: "disc", 1: "square", 2: "cross", 3: "ring", 4: "bar"},
+        lambda preds, top=5: [
+            [
+                ("id", ["disc", "square", "cross", "ring", "bar"][int(i)], float(p[i]))
+                for i in np.argsort(-p)[:top]
+            ]
+            for p in preds
+        ],
+    ],
+    ids=["list", "mapping", "decoder"],
+)
+def test_class_names_label_and_a_clickable_top5(model, images, kernel, wire, names):
+    labels = ["disc", "square", "cross", "ring", "bar"]
+    viewer = CamViewer(model, class_names=names)
+    viewer.show(images[0])
+    predictions = model.predict(images[:1], verbose=0)[0]
+    order = np.argsort(-predictions)
+    assert labels[order[0]] in viewer.class_label.value and "score" in viewer.class_label.value
+    assert [b.description.split()[0] for b in viewer.top5_buttons] == [labels[i] for i in order]
+    assert viewer.top5_buttons[0].button_style == "info"
+    viewer.top5_buttons[2].click()
+    assert viewer.settings.target == order[2]
+    assert kernel.calls[-1]["target"] == order[2] and kernel.calls[-1]["activations"] is not None
+    assert labels[order[2]] in viewer.class_label.value
+
+
+def test_a_batch_gets_an_image_slider(model, images, kernel, wire):
+    viewer = CamViewer(model)
+    viewer.show(images)
+    slider = viewer.controls["image"]
+    assert slider.max == 2 and slider.layout.display != "none"
+    slider.value = 2
+    np.testing.assert_allclose(viewer.current_map, expected_map(model, images[2]), atol=1e-5)
+    np.testing.assert_array_equal(panels(viewer.snapshot())[0][..., :3], render.to_rgb8(images[2]))
+    viewer.show(images[1])
+    assert viewer.controls["image"].layout.display == "none"
+
+
+def test_siamese_model_input_selector_and_callable_target(kernel, wire):
+    keras.utils.set_random_seed(3)
+    enc_in = keras.Input((12, 12, 3))
+    f = keras.layers.Conv2D(4, 3, activation="relu", name="feat")(enc_in)
+    encoder = keras.Model(enc_in, keras.layers.GlobalAveragePooling2D()(f), name="encoder")
+    left, right = keras.Input((12, 12, 3), name="left"), keras.Input((12, 12, 3), name="right")
+    similarity = keras.layers.Dot(axes=1, normalize=True)([encoder(left), encoder(right)])
+    siamese = keras.Model([left, right], similarity, name="siamese")
+    rng = np.random.default_rng(6)
+    a, b = rng.random((2, 12, 12, 3)), rng.random((2, 12, 12, 3))
+
+    def similarity_score(outputs):
+        return outputs[:, 0]
+
+    viewer = CamViewer(siamese, target=similarity_score)
+    viewer.show([a, b])
+    assert viewer.error is None, viewer.error
+    selector = viewer.controls["input"]
+    assert selector.layout.display != "none" and [v for _, v in selector.options] == [0, 1]
+    assert viewer.controls["target"].disabled and "similarity_score" in viewer.class_label.value
+    first = viewer.current_map.copy()
+    selector.value = 1
+    assert kernel.calls[-1]["input_index"] == 1 and kernel.calls[-1]["target"] is similarity_score
+    assert viewer.error is None, viewer.error
+    np.testing.assert_array_equal(panels(viewer.snapshot())[0][..., :3], render.to_rgb8(b[0]))
+    assert not np.allclose(first, viewer.current_map)
+    viewer.controls["image"].value = 1
+    assert viewer.settings.target is similarity_score and viewer.error is None
+
+
+# ------------------------------------------------------------------ canvases in the page
+def test_a_view_that_connects_later_is_redrawn_from_python_state(model, images, kernel, wire):
+    viewer = CamViewer(model)
+    viewer.show(images[0])
+    expected = dict(zip(("image", "heatmap", "overlay"), panels(viewer.snapshot())))
+    wire.messages.clear()
+    for name, canvas in viewer.canvases.items():
+        canvas._handle_frontend_event(None, {"event": "client_ready"}, [])
+        drawn = wire.drawn(viewer)
+        assert list(drawn) == [name]
+        np.testing.assert_array_equal(drawn[name], expected[name])
+    assert len(kernel.calls) == 1
+
+
+def test_canvas_size_is_the_image_and_css_scales_it(model, images, kernel, wire):
+    viewer = CamViewer(model)
+    viewer.show(images[0])
+    for canvas in viewer.canvases.values():
+        assert (canvas.width, canvas.height) == (16, 16)
+        assert canvas.layout.width == "256px" and canvas.layout.height == "256px"
+        assert "cam-widgets-pixelated" in canvas._dom_classes
+    assert "image-rendering: pixelated" in viewer.widget.children[0].value
+
+
+def test_constructor_rejects_unknown_method_and_colormap(model, kernel):
+    with pytest.raises(ValueError, match="Unknown method 'gradkam'"):
+        CamViewer(model, method="gradkam")
+    with pytest.raises(ValueError, match="colormap"):
+        CamViewer(model, colormap="rainbowz")
+
+
+def test_kernel_namespace_is_what_the_viewer_uses():
+    real = _REAL_KERNEL()
+    assert isinstance(real, SimpleNamespace)
+    assert {"explain", "list_layers", "method_names", "get_method"} <= set(vars(real))
