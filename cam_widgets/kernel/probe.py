@@ -7,7 +7,7 @@ guided gradients if asked, and stops a final softmax/sigmoid from squashing the 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import keras
@@ -42,10 +42,12 @@ class Probe:
         self.logits = logits
 
     def __call__(
-        self, inputs: Sequence[tf.Tensor], replacements: Sequence[tf.Tensor] | None = None
+        self, inputs: Sequence[tf.Tensor], replacements: Sequence[tf.Tensor] | None = None,
+        watch: Callable[[tf.Tensor], None] | None = None,
     ) -> ProbeOutput:
         """Run the model on `inputs`; `replacements` (one per read layer) stand in for
-        those layers' outputs, so only what comes after them is computed."""
+        those layers' outputs, so only what comes after them is computed. `watch` (a
+        tape's) is called on each read output as soon as it exists."""
         model = self._model()
         if model is None:
             raise RuntimeError("The model of this probe no longer exists.")
@@ -64,6 +66,8 @@ class Probe:
             if self.guided and guided_kind(call.layer) == "guided":
                 outputs = guided_gate(outputs)
             if slot is not None:
+                if watch is not None:
+                    watch(outputs)
                 read[slot] = outputs
             return outputs
 

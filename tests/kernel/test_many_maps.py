@@ -69,3 +69,16 @@ def test_jit_compile_gives_the_same_maps():
     plain = explain(model, IMAGES, layer="conv2")
     xla = explain(model, IMAGES, layer="conv2", jit_compile=True)
     np.testing.assert_allclose(xla.maps, plain.maps, atol=1e-4)
+
+
+def test_a_layer_before_the_first_weight_gets_its_gradient():
+    # ZeroPadding2D comes before any variable: the tape must still record it
+    import keras
+
+    inputs = keras.Input((8, 8, 1))
+    padded = keras.layers.ZeroPadding2D(1, name="pad")(inputs)
+    conv = keras.layers.Conv2D(2, 3, name="conv")(padded)
+    model = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.GlobalAveragePooling2D()(conv)))
+    res = explain(model, np.ones((1, 8, 8, 1), np.float32), layer="all", target=0)
+    assert res.layer == ["pad", "conv"]
+    assert np.isfinite(res.maps).all()

@@ -25,9 +25,10 @@ class CamMethod:
     def compute(self, run: Run) -> Attribution:
         """Maps (B, L, H, W) for the L read layers, from one forward and one backward."""
         with tf.GradientTape() as tape:
-            for given in run.replacements or ():
-                tape.watch(given)
-            out = run.probe(run.inputs, run.replacements)
+            # The probe watches each read layer output as it is made: a tape records only
+            # ops fed by watched tensors, and a layer before the first weight (an input
+            # padding) would otherwise get no gradient.
+            out = run.probe(run.inputs, run.replacements, watch=tape.watch)
             scores, chosen = run.score(out)
         grads = tape.gradient(scores, out.activations)
         if any(grad is None for grad in grads):
