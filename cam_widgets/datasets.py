@@ -61,6 +61,8 @@ def make_shapes(n: int, seed: int = 0, size: int = 64) -> ShapesBatch:
     Objects span roughly 14-30 px at ``size=64`` (scaled with ``size``), lie fully inside
     the image, are drawn with a random rotation of up to 30 degrees and always contrast
     with the background. Classes are balanced (counts differ by at most one) and shuffled.
+    The draw depends on ``n`` too: ``make_shapes(16, seed)`` is not the first 16 images of
+    ``make_shapes(400, seed)``.
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}")

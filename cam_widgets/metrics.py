@@ -90,14 +90,16 @@ def _scorer(model: keras.Model):
 
 def deletion_insertion(
     model: keras.Model, images: np.ndarray, maps: np.ndarray, targets: np.ndarray,
-    steps: int = 32, baseline: float | np.ndarray = 0.0, batch_size: int = 256,
+    steps: int = 32, baseline: float | np.ndarray | str = "mean", batch_size: int = 256,
 ) -> Curves:
     """Deletion and insertion curves (Petsiuk et al. 2018) of `maps` for `targets`.
 
     Pixels are ranked by the map (ties in raster order). Step s replaces the top s/steps
     of them with `baseline` (deletion) or puts them onto the baseline (insertion); the
     score is the model's own output for the target class (a probability for a softmax
-    model). `baseline` is a value or an image array broadcastable to `images`.
+    model). `baseline` is "mean" (each image's mean colour: removed pixels carry no
+    colour cue, where black can itself look like an object), a value, or an image array
+    broadcastable to `images`.
     """
     images = np.asarray(images, np.float32)
     maps = np.asarray(maps, np.float32)
@@ -110,6 +112,10 @@ def deletion_insertion(
         )
     if steps < 1:
         raise ValueError(f"steps must be >= 1; got {steps}.")
+    if isinstance(baseline, str):
+        if baseline != "mean":
+            raise ValueError(f"baseline must be 'mean', a number or an array; got {baseline!r}.")
+        baseline = images.mean(axis=(1, 2), keepdims=True)
     blank = np.broadcast_to(np.asarray(baseline, np.float32), images.shape)
     order = np.argsort(-maps.reshape(n, -1), axis=1, kind="stable")
     rank = np.empty_like(order)

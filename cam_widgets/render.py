@@ -14,9 +14,8 @@ Display conventions
 
 from __future__ import annotations
 
+import io
 import os
-import struct
-import zlib
 from functools import lru_cache
 from typing import Any
 
@@ -50,8 +49,8 @@ COLORMAPS: tuple[str, ...] = (
     "cividis",
 )
 
-#: zlib level for interactive repaints: level 1 encodes a 224x224 RGBA overlay in ~2 ms
-#: (level 6: ~4 ms, ~5% smaller). Lossless either way.
+#: zlib level for interactive repaints: Pillow at level 1 encodes a 224x224 RGBA photo
+#: overlay in ~1-9 ms, several times faster than its default level. Lossless either way.
 FAST_PNG_LEVEL = 1
 
 
@@ -203,34 +202,17 @@ def side_by_side(*panels: np.ndarray) -> np.ndarray:
     return np.concatenate([np.asarray(p, dtype=np.uint8) for p in panels], axis=1)
 
 
-def _png_chunk(tag: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
-
-
 def encode_png(rgba: np.ndarray, compress_level: int = 6) -> bytes:
-    """Encode an (H, W, 4) uint8 array as a lossless 8-bit RGBA PNG.
+    """Encode an (H, W, 4) uint8 array as a lossless 8-bit RGBA PNG (Pillow).
 
-    Written directly (the "Sub" row filter, done with numpy, then zlib): for a 224x224
-    overlay at level 1 this takes ~2 ms where Pillow's encoder takes ~9 ms, at the same size.
+    Live repaints use `FAST_PNG_LEVEL`.
     """
     rgba = np.asarray(rgba)
     if rgba.dtype != np.uint8 or rgba.ndim != 3 or rgba.shape[-1] != 4:
         raise ValueError(f"encode_png needs (H, W, 4) uint8, got {rgba.dtype} {rgba.shape}")
-    height, width, _ = rgba.shape
-    flat = np.ascontiguousarray(rgba).reshape(height, width * 4)
-    rows = np.empty((height, width * 4 + 1), np.uint8)
-    rows[:, 0] = 1  # filter type Sub: each byte minus the same channel of the pixel to its left
-    rows[:, 1:5] = flat[:, :4]
-    np.subtract(flat[:, 4:], flat[:, :-4], out=rows[:, 5:])
-    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)  # 8-bit RGBA, no interlace
-    return b"".join(
-        [
-            b"\x89PNG\r\n\x1a\n",
-            _png_chunk(b"IHDR", header),
-            _png_chunk(b"IDAT", zlib.compress(rows.tobytes(), compress_level)),
-            _png_chunk(b"IEND", b""),
-        ]
-    )
+    buffer = io.BytesIO()
+    Image.fromarray(rgba, mode="RGBA").save(buffer, format="PNG", compress_level=compress_level)
+    return buffer.getvalue()
 
 
 def fit_display(rgb: np.ndarray, max_side: int) -> np.ndarray:

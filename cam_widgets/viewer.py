@@ -36,6 +36,7 @@ from cam_widgets._viewer_state import Explainer, Explanation, ImageSet, LatestWi
 __all__ = ["CamViewer"]
 
 _PANELS = ("image", "heatmap", "overlay")
+_SAVED_PNG_HEIGHT = 256  # small views are enlarged to about this height in saved notebooks
 _PANEL_PX = 256  # CSS width of one canvas (an integer multiple of small images' pixels)
 _PIXELATED = "cam-widgets-pixelated"
 _STYLE = (
@@ -65,9 +66,9 @@ def _encode_panels(panels: list[np.ndarray]) -> list[bytes]:
 def _put_png(canvas: Canvas, rgba: np.ndarray, png: bytes) -> None:
     """Draw `rgba` ((h, w, 4) uint8, encoded as `png`) at (0, 0), losslessly.
 
-    The same two commands as `put_image_data`, with our PNG: ipycanvas encodes with
-    Pillow's default level (~45 ms for a 224x224 photo overlay), `render.encode_png`
-    takes ~2 ms, which is what keeps an opacity or class change interactive. Falls back
+    The same two commands as `put_image_data`, with our PNG: ipycanvas encodes at
+    Pillow's default zlib level (~45 ms for a 224x224 photo overlay); level 1 is several
+    times faster, which is what keeps an opacity or class change interactive. Falls back
     to `put_image_data` (also RGBA PNG) if ipycanvas' command table ever changes.
     """
     try:
@@ -390,8 +391,21 @@ class CamViewer:
             "heatmap": "heatmap (where the score grows)",
             "overlay": "overlay",
         }
+
+        def redraw_for_new_client(name: str) -> None:
+            # A browser that connects later (page reload, Voila, a second tab) starts with no
+            # canvas selected, but ipycanvas' Python-side manager (one for all canvases)
+            # still remembers the last canvas drawn on and sends no "switchCanvas" before
+            # drawing on it again (ipycanvas issue #322). When that canvas is the first to
+            # report ready, its redraw fails in the browser ("Cannot read properties of
+            # undefined (reading 'putImageData')") and the failure stops that page's command
+            # queue: all three canvases stay blank and every later draw is lost. Forget the
+            # selection, so that each redraw starts with a switch to its canvas.
+            self.canvases[name]._canvas_manager._current_canvas = None
+            self._repaint_now((name,))
+
         for name, canvas in self.canvases.items():
-            canvas.on_client_ready(lambda name=name: self._repaint_now((name,)))
+            canvas.on_client_ready(lambda name=name: redraw_for_new_client(name))
         panels = widgets.HBox(
             [
                 widgets.VBox([self.canvases[p], widgets.HTML(f"<small>{captions[p]}</small>")])
@@ -694,10 +708,14 @@ class CamViewer:
         return True
 
     def _png(self) -> bytes | None:
+        """The view as a PNG for saved notebooks, small images enlarged (nearest) so a
+        64-pixel picture is still readable on GitHub."""
         try:
-            return render.encode_png(self.snapshot())
+            view = self.snapshot()
         except RuntimeError:
             return None
+        scale = max(1, _SAVED_PNG_HEIGHT // view.shape[0])
+        return render.encode_png(np.repeat(np.repeat(view, scale, axis=0), scale, axis=1))
 
 
 def _looks_like_probabilities(values: np.ndarray) -> bool:

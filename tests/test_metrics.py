@@ -46,7 +46,7 @@ def mean_model():
 
 def test_uniform_map_on_uniform_image_gives_equal_aucs():
     curves = deletion_insertion(mean_model(), np.ones((1, 4, 4, 1)), np.ones((1, 4, 4)),
-                                np.zeros(1, np.int64), steps=4)
+                                np.zeros(1, np.int64), steps=4, baseline=0.0)
     np.testing.assert_allclose(curves.deletion[0], [1, 0.75, 0.5, 0.25, 0], atol=1e-6)
     np.testing.assert_allclose(curves.insertion[0], [0, 0.25, 0.5, 0.75, 1], atol=1e-6)
     assert curves.deletion_auc[0] == pytest.approx(0.5) == curves.insertion_auc[0]
@@ -57,12 +57,14 @@ def test_faithful_map_deletes_fast_and_inserts_fast():
     image[0, 1:3, 1:3] = 4.0  # mean 1, all of it in the box
     box_map = np.zeros((1, 4, 4), np.float32)
     box_map[0, 1:3, 1:3] = 1.0
-    good = deletion_insertion(mean_model(), image, box_map, np.zeros(1, np.int64), steps=4)
+    good = deletion_insertion(mean_model(), image, box_map, np.zeros(1, np.int64), steps=4,
+                              baseline=0.0)
     np.testing.assert_allclose(good.deletion[0], [1, 0, 0, 0, 0], atol=1e-6)
     np.testing.assert_allclose(good.insertion[0], [0, 1, 1, 1, 1], atol=1e-6)
     assert good.deletion_auc[0] == pytest.approx(0.125)
     assert good.insertion_auc[0] == pytest.approx(0.875)
-    bad = deletion_insertion(mean_model(), image, 1 - box_map, np.zeros(1, np.int64), steps=4)
+    bad = deletion_insertion(mean_model(), image, 1 - box_map, np.zeros(1, np.int64), steps=4,
+                             baseline=0.0)
     assert bad.deletion_auc[0] > good.deletion_auc[0]
     assert bad.insertion_auc[0] < good.insertion_auc[0]
 
@@ -95,3 +97,17 @@ def test_randomisation_check_drops_correlation_for_gradcam_and_keeps_the_model(s
     assert fingerprint(model, images) == before
     with pytest.raises(ValueError, match="top_layers must be between 1 and"):
         randomisation_check(model, images[:1], top_layers=99)
+
+
+def test_mean_baseline_is_each_images_mean_colour():
+    image = np.random.default_rng(3).random((2, 4, 4, 1)).astype(np.float32)
+    maps = np.random.default_rng(4).random((2, 4, 4))
+    targets = np.zeros(2, np.int64)
+    by_name = deletion_insertion(mean_model(), image, maps, targets, steps=4)
+    explicit = deletion_insertion(mean_model(), image, maps, targets, steps=4,
+                                  baseline=image.mean(axis=(1, 2), keepdims=True))
+    np.testing.assert_array_equal(by_name.deletion, explicit.deletion)
+    # fully deleted = an image of its mean colour, whose mean is the image's mean
+    np.testing.assert_allclose(by_name.deletion[:, -1], image.mean(axis=(1, 2, 3)), rtol=1e-5)
+    with pytest.raises(ValueError, match="baseline must be 'mean'"):
+        deletion_insertion(mean_model(), image, maps, targets, baseline="blur")

@@ -140,7 +140,9 @@ def test_show_returns_the_widget_with_a_png_of_the_view(model, images, kernel, w
     png = Image.open(io.BytesIO(base64.b64decode(bundle["image/png"])))
     snapshot = viewer.snapshot()
     assert snapshot.dtype == np.uint8 and snapshot.shape == (16, 48, 4)
-    np.testing.assert_array_equal(np.asarray(png), snapshot)
+    # small views are enlarged 16x (nearest) to be readable in a saved notebook
+    enlarged = np.repeat(np.repeat(snapshot, 16, axis=0), 16, axis=1)
+    np.testing.assert_array_equal(np.asarray(png), enlarged)
     viewer.save(tmp_path / "view.png")
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "view.png")), snapshot)
     assert len(kernel.calls) == 1

@@ -1,6 +1,7 @@
 """explain / explain_dataset: validation, batching and the compiled-function cache."""
 from __future__ import annotations
 
+import functools
 import warnings
 import weakref
 from collections.abc import Callable, Iterator, Sequence
@@ -256,9 +257,11 @@ def _function(model, method, calls, input_index, guided, logits, target_fn, opti
                     "activations": first.activations}
 
         # autograph off: the walk is plain Python over layers, and converting it
-        # doubled the trace time of large models.
-        return tf.function(run, input_signature=signature, reduce_retracing=True,
-                           autograph=False, jit_compile=jit_compile)
+        # doubled the trace time of large models. The partial gives each function its
+        # own identity: TF counts traces per code object, and would warn of "frequent
+        # retracing" after five different functions traced once each.
+        return tf.function(functools.partial(run), input_signature=signature,
+                           reduce_retracing=True, autograph=False, jit_compile=jit_compile)
 
     return _compiled(model, key, build)
 
