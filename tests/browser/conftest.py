@@ -74,8 +74,11 @@ def lab(lab_server: Server) -> Iterator[Server]:
     shutdown_kernels(lab_server)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # Module scope, not session: while Playwright's sync API is open, asyncio sees a
+    # running loop in the main thread, and later tests (the viewer's scheduler picks
+    # its mode by that) would think they run inside a notebook.
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
                                      args=CHROMIUM_ARGS)

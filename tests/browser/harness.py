@@ -29,6 +29,7 @@ from urllib.parse import urlparse
 import numpy as np
 from playwright.sync_api import BrowserContext, ConsoleMessage, Locator, Page, Route, expect
 
+REPO = Path(__file__).resolve().parents[2]  # cam_widgets is imported from here
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -97,6 +98,11 @@ def jupyter_env(base: Path) -> dict[str, str]:
     # JUPYTER_PATH is searched before anything else: our kernelspec first, then the venv
     env["JUPYTER_PATH"] = os.pathsep.join(
         [str(dirs["JUPYTER_DATA_DIR"]), str(Path(sys.prefix) / "share" / "jupyter")])
+    # kernels run in the server's root (a temp dir), where a relative PYTHONPATH such as
+    # `PYTHONPATH=.` no longer finds this repo: put the repo first and absolutise the rest
+    paths = [str(REPO)] + [os.path.abspath(p) for p in
+                           os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
     env["PYTHONUNBUFFERED"] = "1"
     env["TF_CPP_MIN_LOG_LEVEL"] = "2"
     return env
