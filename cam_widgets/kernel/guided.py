@@ -9,6 +9,8 @@ input (or a ReLU6 ceiling) blocks. Forward values are unchanged.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import keras
@@ -63,15 +65,41 @@ def guided_kind(layer: keras.layers.Layer) -> str | None:
     return None
 
 
-@tf.custom_gradient
-def guided_gate(outputs: tf.Tensor):
-    """Identity forward; backward keeps positive gradients where the output is positive."""
+class GateMode:
+    """Whether the gates of one probe guide gradients (True) or pass them as they are.
 
-    def grad(upstream: tf.Tensor) -> tf.Tensor:
-        keep = tf.logical_and(upstream > 0, outputs > 0)
-        return tf.where(keep, upstream, tf.zeros_like(upstream))
+    A gradient function runs when `tape.gradient` is called, so one forward pass can
+    give vanilla gradients to a layer (mode off) and guided ones to the input (mode on):
+    guided Grad-CAM needs both.
+    """
 
-    return tf.identity(outputs), grad
+    def __init__(self) -> None:
+        self.guided = True
+
+    @contextmanager
+    def vanilla(self) -> Iterator[None]:
+        self.guided = False
+        try:
+            yield
+        finally:
+            self.guided = True
+
+
+def guided_gate(outputs: tf.Tensor, mode: GateMode) -> tf.Tensor:
+    """Identity forward; backward keeps positive gradients where the output is positive
+    (or passes every gradient while `mode` is vanilla)."""
+
+    @tf.custom_gradient
+    def gate(values: tf.Tensor):
+        def grad(upstream: tf.Tensor) -> tf.Tensor:
+            if not mode.guided:
+                return upstream
+            keep = tf.logical_and(upstream > 0, values > 0)
+            return tf.where(keep, upstream, tf.zeros_like(upstream))
+
+        return tf.identity(values), grad
+
+    return gate(outputs)
 
 
 def coverage(calls) -> GuidedCoverage:

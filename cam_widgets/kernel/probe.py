@@ -14,7 +14,7 @@ import keras
 import tensorflow as tf
 
 from cam_widgets.kernel.graph import LayerCall, call_layer, walk
-from cam_widgets.kernel.guided import guided_gate, guided_kind
+from cam_widgets.kernel.guided import GateMode, guided_gate, guided_kind
 from cam_widgets.kernel.targets import pre_squash, squashes
 
 
@@ -39,6 +39,7 @@ class Probe:
         self._model = weakref.ref(model)
         self._slots = {(call.path, call.ordinal): slot for slot, call in enumerate(layers)}
         self.guided = guided
+        self.gates = GateMode()  # `with probe.gates.vanilla():` for plain gradients
         self.logits = logits
 
     def __call__(
@@ -64,7 +65,7 @@ class Probe:
             else:
                 outputs = call_layer(call.layer, args, kwargs)
             if self.guided and guided_kind(call.layer) == "guided":
-                outputs = guided_gate(outputs)
+                outputs = guided_gate(outputs, self.gates)
             if slot is not None:
                 if watch is not None:
                     watch(outputs)

@@ -161,3 +161,18 @@ def test_guided_gradcam_is_guided_backprop_times_gradcam():
     np.testing.assert_allclose(combined.raw, backprop.raw * cam.maps[..., None], rtol=1e-5, atol=1e-8)
     switched = explain(model, images, method="gradcam", layer="conv2", target=3, guided=True)
     np.testing.assert_array_equal(switched.raw, combined.raw)
+
+
+def test_guided_gradcam_from_cached_activations_equals_full():
+    from tests.kernel.test_seed_scenarios import small_cnn
+
+    model = small_cnn()
+    images = np.random.default_rng(3).random((2, 28, 28, 1), np.float32)
+    first = explain(model, images, method="gradcam", layer="conv2", target=1)
+    full = explain(model, images, method="guided_gradcam", layer="conv2", target=4)
+    head = explain(model, images, method="guided_gradcam", layer="conv2", target=4,
+                   activations=first.activations)
+    np.testing.assert_allclose(head.raw, full.raw, rtol=1e-5, atol=1e-8)
+    top = explain(model, images, method="guided_gradcam", layer="conv2", top_k=2)
+    again = explain(model, images, method="guided_gradcam", layer="conv2", target=top.targets[:, 1])
+    np.testing.assert_allclose(top.maps[:, 1], again.maps, atol=1e-5)

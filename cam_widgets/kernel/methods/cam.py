@@ -23,14 +23,23 @@ class CamMethod:
         raise NotImplementedError
 
     def compute(self, run: Run) -> Attribution:
-        """Maps (B, L, H, W) for the L read layers, from one forward and one backward."""
-        with tf.GradientTape() as tape:
-            # The probe watches each read layer output as it is made: a tape records only
-            # ops fed by watched tensors, and a layer before the first weight (an input
-            # padding) would otherwise get no gradient.
-            out = run.probe(run.inputs, run.replacements, watch=tape.watch)
+        """Maps (B, L, H, W) for the L read layers, from one forward and one backward.
+
+        With guided gradients the same forward pass serves both: the layer gradients
+        are taken with the gates passing gradients as they are, then the input gradient
+        through guided ReLUs.
+        """
+        probe = run.guided_probe or run.probe
+        with tf.GradientTape(persistent=probe.guided) as tape:
+            if probe.guided:
+                tape.watch(run.explained)
+            # The probe watches each read layer output as it is made: a tape records
+            # only ops fed by watched tensors, and a layer before the first weight (an
+            # input padding) would otherwise get no gradient.
+            out = probe(run.inputs, run.replacements, watch=tape.watch)
             scores, chosen = run.score(out)
-        grads = tape.gradient(scores, out.activations)
+        with probe.gates.vanilla():
+            grads = tape.gradient(scores, out.activations)
         if any(grad is None for grad in grads):
             raise ValueError(
                 "The score does not depend on the chosen layer: its gradient is None. "
@@ -41,8 +50,11 @@ class CamMethod:
         raw = [tf.reduce_sum(self.weights(acts, grad) * acts, axis=-1)
                for acts, grad in zip(out.activations, grads)]
         maps = [scale_min_max(upsample(tf.nn.relu(cam), size)) for cam in raw]
-        if run.guided_probe is not None:
-            guided_grads, *_ = run.input_gradients(run.guided_probe, indices=chosen)
+        if probe.guided:
+            if run.replacements is None:
+                guided_grads = tape.gradient(scores, run.explained)
+            else:  # the given layer outputs cut the input off: run the model once more
+                guided_grads, *_ = run.input_gradients(probe, indices=chosen)
             raw = [guided_grads * cam_map[..., None] for cam_map in maps]
             maps = [gradient_display(product, guided=True) for product in raw]
         result = run.result(raw, tf.stack(maps, axis=1), scores, chosen, out)
