@@ -19,21 +19,36 @@ from cam_widgets.kernel.layers import LayerSpec, resolve_layer, resolve_layers
 from cam_widgets.kernel.methods import get_method
 from cam_widgets.kernel.methods.base import Run
 from cam_widgets.kernel.probe import Probe
-from cam_widgets.kernel.targets import TargetSpec, class_indices
+from cam_widgets.kernel.targets import PREDICTED, TargetSpec, class_indices
 
 
 @dataclass
 class ExplainResult:
-    """Attributions of a batch (see the README for the meaning of each field)."""
+    """Attributions of a batch.
 
-    maps: np.ndarray  # float32 (B, H, W) in [0, 1] at the explained input's resolution
-    raw: np.ndarray  # float32, signed: (B, h, w) CAM, or (B, H, W, C) input gradients
-    targets: np.ndarray  # int64 (B,) class index per image, -1 for a callable target
-    scores: np.ndarray  # float32 (B,) the differentiated score per image
-    layer: str | None  # resolved layer path, None for input-gradient methods
+    Attributes
+    ----------
+    maps : float32 (B, H, W) in [0, 1] at the explained input's resolution; (B, L, H, W)
+        for a list of L layers, (B, k, H, W) with `top_k`.
+    raw : signed and unnormalised: the CAM (B, h, w) at layer resolution, or the input
+        gradients (B, H, W, C); a list with one array per layer for a list of layers.
+    targets : int64 (B,) class index per image (-1 for a callable target).
+    scores : float32 (B,) the differentiated score per image.
+    layer : the resolved layer path (a list for several), None for gradient methods.
+    method : the method's registry name.
+    predictions : (B, K) the model's own output, for single-output models.
+    activations : the read layer's output (a list for several), CAM methods only.
+    guided_coverage : which ReLUs were guided, when gradients were guided.
+    """
+
+    maps: np.ndarray
+    raw: np.ndarray | list[np.ndarray]
+    targets: np.ndarray
+    scores: np.ndarray
+    layer: str | list[str] | None
     method: str
-    predictions: np.ndarray | None = None  # (B, K) the model's own output (single output)
-    activations: np.ndarray | None = None  # (B, h, w, C) the layer's output (CAM methods)
+    predictions: np.ndarray | None = None
+    activations: np.ndarray | list[np.ndarray] | None = None
     guided_coverage: GuidedCoverage | None = None
 
 
@@ -147,9 +162,8 @@ def explain(
         )
     if top_k is not None:
         _check_top_k(top_k, target, several, activations, _n_classes(model))
-        indices = np.full(n_images, -1, np.int64)
-    elif target_fn is not None:
-        indices = np.full(n_images, -1, np.int64)
+    if top_k is not None or target_fn is not None:  # classes chosen in the graph
+        indices = np.full(n_images, PREDICTED, np.int64)
     else:
         indices = class_indices(target, n_images, _n_classes(model))
     if batch_size < 1:
