@@ -33,6 +33,11 @@ demo: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) --no-browser \
 	  --IdentityProvider.token= --ServerApp.password= --allow-root $(DEMO_NOTEBOOK)
 
+# Peers: tf-keras-vis from the extra; Xplique pins an older TensorFlow, so it comes
+# without its dependencies plus what its imports need (benchmarks/README.md).
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[bench]"
+	$(BIN)/python -m pip install --quiet --no-deps xplique==2.0.2 tf-keras==2.21.0
+	$(BIN)/python -m pip install --quiet deprecated einops opencv-python-headless \
+	  scikit-learn scikit-image tensorflow-probability
 	$(BIN)/python benchmarks/run_all.py

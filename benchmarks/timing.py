@@ -7,9 +7,10 @@ import time
 from collections.abc import Callable
 
 
-def interleaved_medians(candidates: dict[str, Callable[[], object]], rounds: int = 7,
-                        warmup: int = 1) -> dict[str, float]:
-    """Median seconds per call of each candidate, measured round-robin."""
+def interleaved_samples(candidates: dict[str, Callable[[], object]], rounds: int = 7,
+                        warmup: int = 1) -> dict[str, list[float]]:
+    """Seconds of every call of each candidate, measured round-robin: sample i of every
+    candidate comes from round i, so per-round ratios pair calls made side by side."""
     for run in candidates.values():
         for _ in range(warmup):
             run()
@@ -19,7 +20,21 @@ def interleaved_medians(candidates: dict[str, Callable[[], object]], rounds: int
             start = time.perf_counter()
             run()
             samples[name].append(time.perf_counter() - start)
+    return samples
+
+
+def interleaved_medians(candidates: dict[str, Callable[[], object]], rounds: int = 7,
+                        warmup: int = 1) -> dict[str, float]:
+    """Median seconds per call of each candidate, measured round-robin."""
+    samples = interleaved_samples(candidates, rounds, warmup)
     return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def paired_ratios(samples: dict[str, list[float]], base: str) -> dict[str, float]:
+    """Median over rounds of each candidate's time divided by `base`'s in the same round:
+    steadier than a ratio of medians when the machine's speed drifts between rounds."""
+    return {name: statistics.median(t / b for t, b in zip(values, samples[base], strict=True))
+            for name, values in samples.items()}
 
 
 def table(rows: list[tuple], header: tuple) -> str:
