@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 DEMO_NOTEBOOK ?= notebooks/01_grad_cam.ipynb
 PORT ?= 8888
+BENCH_ARGS ?=  # e.g. --quick for a smoke run of every script
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
 .PHONY: test test-fast demo bench chromium
@@ -40,4 +41,4 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet --no-deps xplique==2.0.2 tf-keras==2.21.0
 	$(BIN)/python -m pip install --quiet deprecated einops opencv-python-headless \
 	  scikit-learn scikit-image tensorflow-probability
-	$(BIN)/python benchmarks/run_all.py
+	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
