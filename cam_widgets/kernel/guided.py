@@ -85,15 +85,24 @@ class GateMode:
             self.guided = True
 
 
-def guided_gate(outputs: tf.Tensor, mode: GateMode) -> tf.Tensor:
-    """Identity forward; backward keeps positive gradients where the output is positive
-    (or passes every gradient while `mode` is vanilla)."""
+def leaks(layer: keras.layers.Layer) -> bool:
+    """True for a ReLU layer with a negative slope: its own derivative does not zero
+    the negative side, so the gate must also check the output's sign."""
+    return isinstance(layer, keras.layers.ReLU) and float(layer.negative_slope) != 0.0
+
+
+def guided_gate(outputs: tf.Tensor, mode: GateMode, check_output: bool) -> tf.Tensor:
+    """Identity forward; backward keeps positive gradients (where the output is positive,
+    if `check_output`; otherwise the layer's own derivative already sees to that), or
+    passes every gradient while `mode` is vanilla."""
 
     @tf.custom_gradient
     def gate(values: tf.Tensor):
         def grad(upstream: tf.Tensor) -> tf.Tensor:
             if not mode.guided:
                 return upstream
+            if not check_output:
+                return tf.nn.relu(upstream)
             keep = tf.logical_and(upstream > 0, values > 0)
             return tf.where(keep, upstream, tf.zeros_like(upstream))
 

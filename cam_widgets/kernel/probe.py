@@ -14,7 +14,7 @@ import keras
 import tensorflow as tf
 
 from cam_widgets.kernel.graph import LayerCall, call_layer, walk
-from cam_widgets.kernel.guided import GateMode, guided_gate, guided_kind
+from cam_widgets.kernel.guided import GateMode, guided_gate, guided_kind, leaks
 from cam_widgets.kernel.targets import pre_squash, squashes
 
 
@@ -65,7 +65,7 @@ class Probe:
             else:
                 outputs = call_layer(call.layer, args, kwargs)
             if self.guided and guided_kind(call.layer) == "guided":
-                outputs = guided_gate(outputs, self.gates)
+                outputs = guided_gate(outputs, self.gates, check_output=leaks(call.layer))
             if slot is not None:
                 if watch is not None:
                     watch(outputs)

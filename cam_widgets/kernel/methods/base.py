@@ -44,7 +44,7 @@ class Run:
                         indices: tf.Tensor | None = None):
         """Gradients of the score w.r.t. the explained input, with the run's outputs."""
         inputs = self.inputs if inputs is None else inputs
-        with tf.GradientTape() as tape:
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(inputs[self.input_index])
             out = probe(inputs)
             scores, chosen = self.score(out, indices)

@@ -30,7 +30,8 @@ class CamMethod:
         through guided ReLUs.
         """
         probe = run.guided_probe or run.probe
-        with tf.GradientTape(persistent=probe.guided) as tape:
+        # Only what is watched below needs gradients, not the weights.
+        with tf.GradientTape(persistent=probe.guided, watch_accessed_variables=False) as tape:
             if probe.guided:
                 tape.watch(run.explained)
             # The probe watches each read layer output as it is made: a tape records
