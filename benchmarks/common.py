@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import threading
 import time
@@ -21,7 +20,8 @@ import numpy as np  # noqa: E402
 import psutil  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from benchmarks.timing import interleaved_samples, paired_ratios, table  # noqa: E402
+from benchmarks.timing import (  # noqa: E402
+    cores_and_cpu, interleaved_samples, paired_ratios, table)
 
 # Keras warns when a peer feeds a list to a one-input model, TensorFlow when a peer
 # retraces for a new batch size: noise in the tables (first_call measures retracing).
@@ -136,15 +136,7 @@ def ratio_table(timing: Timing, base: str = FORWARD,
 
 def machine() -> str:
     """One line: cores, CPU model, TensorFlow and Keras versions."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as info:
-            cpu = next(line.split(":", 1)[1].strip() for line in info
-                       if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return (f"{os.cpu_count()} cores ({cpu}), CPU only, TF {tf.__version__}, "
-            f"Keras {keras.__version__}")
+    return f"{cores_and_cpu()}, CPU only, TF {tf.__version__}, Keras {keras.__version__}"
 
 
 def record(section: str, what: str, value: str, target: str = "", met: str = "",

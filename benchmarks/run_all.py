@@ -20,6 +20,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script: make `benchmarks` importable
+
+from benchmarks.timing import cores_and_cpu  # noqa: E402
 RESULTS = ROOT / "benchmarks" / "results"
 SUMMARY_ENV = "CAM_WIDGETS_BENCH_SUMMARY"  # the same name as in benchmarks.common
 
@@ -52,14 +55,7 @@ def _command(script: str, arguments: list[str], quick: bool) -> list[str]:
 
 
 def _machine() -> str:
-    cpu = platform.machine()
-    try:
-        with open("/proc/cpuinfo") as info:
-            cpu = next(line.split(":", 1)[1].strip() for line in info
-                       if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{os.cpu_count()} cores, {cpu}, CPU only"
+    return f"{cores_and_cpu()}, CPU only"
 
 
 def _viewer_rows(output: str) -> list[dict]:
