@@ -134,7 +134,8 @@ def test_accepts_tensor_pil_and_path(tmp_path):
     model = small_cnn()
     pixels = (np.random.default_rng(8).random((28, 28)) * 255).astype(np.uint8)
     Image.fromarray(pixels).save(tmp_path / "digit.png")
-    from_array = explain(model, pixels[..., None].astype(np.float32))
+    with pytest.warns(UserWarning, match="does not rescale them"):  # once per model
+        from_array = explain(model, pixels[..., None].astype(np.float32))
     from_tensor = explain(model, tf.constant(pixels[None, ..., None], tf.float32))
     from_pil = explain(model, Image.fromarray(pixels))
     from_path = explain(model, tmp_path / "digit.png")
