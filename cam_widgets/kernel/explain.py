@@ -21,8 +21,8 @@ from cam_widgets.kernel.methods import get_method
 from cam_widgets.kernel.methods.base import Run
 from cam_widgets.kernel.probe import Probe
 from cam_widgets.kernel.targets import (
-    PREDICTED, TargetSpec, check_class_output, class_count, class_indices, output_shapes,
-    squashes, target_key)
+    PREDICTED, TargetSpec, check_class_output, class_count, class_indices,
+    looks_like_probabilities, output_shapes, squashes, target_key)
 
 
 @dataclass
@@ -107,11 +107,8 @@ def _warn_if_probabilities(model: keras.Model, predictions: np.ndarray) -> None:
     """Warn when `logits=True` could not reach the logits and the output looks like
     probabilities (a softmax inside an opaque layer)."""
     calls = leaf_calls(model)
-    if predictions.ndim != 2 or predictions.shape[1] < 2 or any(
+    if not looks_like_probabilities(predictions) or any(
             call.terminal and squashes(call.layer) for call in calls):
-        return
-    rows = predictions.astype(np.float64)
-    if rows.min() < 0 or rows.max() > 1 or not np.allclose(rows.sum(axis=1), 1.0, atol=1e-3):
         return
     last = [f"{call.path!r} ({type(call.layer).__name__})" for call in calls if call.terminal]
     warnings.warn(

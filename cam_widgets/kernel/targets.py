@@ -50,6 +50,13 @@ def class_count(model: keras.Model) -> int | None:
     return 2 if sigmoid_head(model) else int(shapes[0][-1])
 
 
+def looks_like_probabilities(values: np.ndarray) -> bool:
+    """True when every row of a (B, K) output, K > 1, lies in [0, 1] and sums to 1."""
+    rows = np.asarray(values, np.float64)
+    return bool(rows.ndim == 2 and rows.shape[1] > 1 and rows.min() >= 0 and rows.max() <= 1
+                and np.allclose(rows.sum(axis=1), 1.0, atol=1e-3))
+
+
 def class_indices(target: TargetSpec, batch: int, n_classes: int | None) -> np.ndarray:
     """Per-image class indices (B,), PREDICTED where the model's choice is wanted."""
     if target is None:

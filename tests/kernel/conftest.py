@@ -38,6 +38,56 @@ def zoo_model(name: str) -> keras.Model:
     return _BUILT[name]
 
 
+def _hub_models() -> dict:
+    """keras-hub image backbones and classifiers from small configs, random weights
+    (nothing downloaded): name -> builder."""
+    import keras_hub
+
+    models = keras_hub.models
+
+    def resnet_classifier():
+        backbone = models.ResNetBackbone(
+            input_conv_filters=[64], input_conv_kernel_sizes=[3],
+            stackwise_num_filters=[64, 16], stackwise_num_blocks=[1, 1],
+            stackwise_num_strides=[1, 2], block_type="basic_block",
+            use_pre_activation=False, image_shape=(32, 32, 3))
+        return models.ResNetImageClassifier(backbone=backbone, num_classes=4, preprocessor=None)
+
+    def resnet_v2_backbone():  # a backbone alone: its output is a feature map
+        return models.ResNetBackbone(
+            input_conv_filters=[8], input_conv_kernel_sizes=[3], stackwise_num_filters=[64, 16],
+            stackwise_num_blocks=[1, 1], stackwise_num_strides=[1, 2],
+            block_type="bottleneck_block", use_pre_activation=True, image_shape=(32, 32, 3))
+
+    def densenet_any_size():  # image_shape (None, None, 3)
+        backbone = models.DenseNetBackbone(stackwise_num_repeats=[1, 1])
+        return models.DenseNetImageClassifier(backbone=backbone, num_classes=3, preprocessor=None)
+
+    def mit_classifier():  # SegFormer's mix transformer: attention on 4-D stages
+        backbone = models.MiTBackbone(
+            layerwise_depths=[1, 1], num_layers=2, layerwise_num_heads=[1, 2],
+            layerwise_sr_ratios=[2, 1], max_drop_path_rate=0.0, layerwise_patch_sizes=[7, 3],
+            layerwise_strides=[4, 2], image_shape=(32, 32, 3), hidden_dims=[8, 16])
+        return models.MiTImageClassifier(backbone=backbone, num_classes=3, preprocessor=None)
+
+    return {"hub_resnet_classifier": resnet_classifier,
+            "hub_resnet_v2_backbone": resnet_v2_backbone,
+            "hub_densenet_any_size": densenet_any_size,
+            "hub_mit_classifier": mit_classifier}
+
+
+HUB = ("hub_resnet_classifier", "hub_resnet_v2_backbone", "hub_densenet_any_size",
+       "hub_mit_classifier")
+
+
+def hub_model(name: str) -> keras.Model:
+    """The keras-hub model `name`, built on first use and shared by every test after."""
+    if name not in _BUILT:
+        keras.utils.set_random_seed(1)
+        _BUILT[name] = _hub_models()[name]()
+    return _BUILT[name]
+
+
 @pytest.fixture(params=list(ZOO), scope="session")
 def zoo(request) -> keras.Model:
     return zoo_model(request.param)

@@ -415,3 +415,46 @@ def test_result_shape_rule_single_top_k_and_several_layers():
     assert [a.shape for a in many.activations] == [(2, 26, 26, 8), (2, 11, 11, 16)]
     single = explain(model, images, layer=["conv2"])  # a list of one keeps the axis
     assert single.maps.shape == (2, 1, 28, 28) and isinstance(single.raw, list)
+
+
+# Knowledge that lives once ------------------------------------------------------------
+def test_one_image_or_batch_rule():
+    from PIL import Image
+
+    from cam_widgets.kernel import load_image, split_images
+
+    rgb, grey = np.zeros((5, 6, 3), np.uint8), np.zeros((5, 6), np.uint8)
+    assert len(split_images(rgb)) == 1 and len(split_images(np.stack([rgb] * 4))) == 4
+    assert len(split_images(grey)) == 1  # (H, W): one grey image
+    assert len(split_images(np.zeros((4, 5, 6)))) == 4  # last axis not a channel count
+    assert len(split_images(np.zeros((4, 5, 3)), channels=1)) == 4  # grey model: a batch
+    assert len(split_images(np.zeros((4, 5, 1)), channels=1)) == 1
+    assert len(split_images([Image.fromarray(rgb)] * 2)) == 2
+    assert len(split_images(tf.zeros((2, 5, 6, 3)))) == 2
+    assert load_image(Image.fromarray(rgb), channels=1).shape == (5, 6, 1)
+    assert load_image(Image.fromarray(grey), channels=4).shape == (5, 6, 4)
+    assert load_image(Image.fromarray(rgb)).dtype == np.uint8
+    assert load_image(grey).shape == (5, 6, 1)
+
+
+def test_class_count_and_probability_test():
+    from cam_widgets.kernel import class_count, looks_like_probabilities
+
+    assert class_count(small_cnn()) == 10
+    assert class_count(binary_head()) == 2
+    assert class_count(segmenter()) is None
+    assert looks_like_probabilities(np.array([[0.2, 0.8], [1.0, 0.0]]))
+    assert not looks_like_probabilities(np.array([[0.2, 0.7]]))
+    assert not looks_like_probabilities(np.array([[2.0, -1.0]]))
+    assert not looks_like_probabilities(np.array([[1.0]]))
+
+
+def test_private_keras_names_only_in_graph_module():
+    import pathlib
+
+    import cam_widgets
+
+    package = pathlib.Path(cam_widgets.__file__).parent
+    users = sorted(str(p.relative_to(package)) for p in package.rglob("*.py")
+                   if "keras.src" in p.read_text())
+    assert users == ["kernel/graph.py"]
