@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import warnings
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -12,33 +13,47 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from cam_widgets.kernel.graph import graph_of, leaf_calls
+from cam_widgets.kernel.graph import check_model, leaf_calls
 from cam_widgets.kernel.guided import GuidedCoverage, coverage
-from cam_widgets.kernel.inputs import ImagesLike, as_input_batches
-from cam_widgets.kernel.layers import LayerSpec, resolve_layer, resolve_layers
+from cam_widgets.kernel.inputs import ImagesLike, as_input_batches, warn_if_unscaled
+from cam_widgets.kernel.layers import LayerSpec, call_name, resolve_layer, resolve_layers
 from cam_widgets.kernel.methods import get_method
 from cam_widgets.kernel.methods.base import Run
 from cam_widgets.kernel.probe import Probe
-from cam_widgets.kernel.targets import PREDICTED, TargetSpec, class_indices
+from cam_widgets.kernel.targets import (
+    PREDICTED, TargetSpec, check_class_output, class_count, class_indices,
+    looks_like_probabilities, output_shapes, squashes, target_key)
 
 
 @dataclass
 class ExplainResult:
     """Attributions of a batch.
 
+    Shape rule: the first axis is the image (B). Asking for several of something adds
+    ONE axis right after it, in every field that varies with it, and only then:
+    `top_k=k` adds a class axis k to `maps`, `raw`, `targets` and `scores` (also for
+    k=1); `layer=[...]` or `layer="all"` adds a layer axis L to `maps` and makes `raw`
+    and `activations` lists of L arrays (layers differ in size), while `targets` and
+    `scores` stay (B,) (every layer explains the same score). One layer and one class
+    per image (the default) add no axis.
+
     Attributes
     ----------
     maps : float32 (B, H, W) in [0, 1] at the explained input's resolution; (B, L, H, W)
         for a list of L layers, (B, k, H, W) with `top_k`.
-    raw : signed and unnormalised: the CAM (B, h, w) at layer resolution, or the input
-        gradients (B, H, W, C); a list with one array per layer for a list of layers.
-    targets : int64 (B,) class index per image (-1 for a callable target).
-    scores : float32 (B,) the differentiated score per image.
-    layer : the resolved layer path (a list for several), None for gradient methods.
+    raw : float32, signed and unnormalised: the CAM (B, h, w) at layer resolution, or
+        the input gradients (B, H, W, C); (B, k, ...) with `top_k`; a list with one
+        (B, h_l, w_l) array per layer for a list of layers.
+    targets : int64 (B,) class index per image (-1 for a callable target; 0/1 for a
+        binary (B, 1) head); (B, k) with `top_k`.
+    scores : float32 (B,) the differentiated score per image; (B, k) with `top_k`.
+    layer : the resolved layer (a list for several), None for gradient methods; a path,
+        with `:n` when that layer is called several times on the explained branch, so
+        `explain(..., layer=res.layer)` explains the same call.
     method : the method's registry name.
     signed : True when the map keeps a meaningful sign (guided gradients, signed
         methods): zero is then mid-scale in `maps`, and a diverging colormap fits.
-    predictions : (B, K) the model's own output, for single-output models.
+    predictions : float32 (B, K) the model's own output, for single-output models.
     activations : the read layer's output (a list for several), CAM methods only.
     guided_coverage : which ReLUs were guided, when gradients were guided.
     """
@@ -55,8 +70,10 @@ class ExplainResult:
     guided_coverage: GuidedCoverage | None = None
 
 
-# model -> {key: tf.function}; weak, so a deleted model takes its functions with it.
+# model -> {key: tf.function}, least recently used first; weak, so a deleted model
+# takes its functions with it, and bounded, so changing callables cannot grow it forever.
 _COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_MAX_FUNCTIONS_PER_MODEL = 32
 
 
 def compiled_functions(model: keras.Model) -> dict:
@@ -65,16 +82,47 @@ def compiled_functions(model: keras.Model) -> dict:
 
 
 def _compiled(model, key, build: Callable[[], Callable]) -> Callable:
-    functions = _COMPILED.setdefault(model, {})
+    functions = _COMPILED.setdefault(model, OrderedDict())
     if key not in functions:
         functions[key] = build()
+        while len(functions) > _MAX_FUNCTIONS_PER_MODEL:
+            functions.popitem(last=False)
+    functions.move_to_end(key)
     return functions[key]
 
 
-def _n_classes(model: keras.Model) -> int | None:
-    if len(model.outputs) != 1 or len(model.outputs[0].shape) != 2:
-        return None
-    return model.outputs[0].shape[-1]
+def _check_channels_last(model: keras.Model) -> None:
+    for call in leaf_calls(model):
+        if getattr(call.layer, "data_format", None) == "channels_first":
+            raise ValueError(
+                f"Model {model.name!r} has channels_first layers (the first: "
+                f"{call.path!r}, {type(call.layer).__name__}); cam_widgets explains "
+                "channels_last images (batch, height, width, channels). Rebuild the model "
+                "with `data_format='channels_last'` (or call "
+                "`keras.config.set_image_data_format('channels_last')` before building "
+                "it) and copy the weights with `new.set_weights(old.get_weights())`: "
+                "convolution kernels have the same layout in both formats (a Flatten "
+                "before a Dense orders its features differently)."
+            )
+
+
+def _warn_if_probabilities(model: keras.Model, predictions: np.ndarray) -> None:
+    """Warn when `logits=True` could not reach the logits and the output looks like
+    probabilities (a softmax inside an opaque layer)."""
+    calls = leaf_calls(model)
+    if not looks_like_probabilities(predictions) or any(
+            call.terminal and squashes(call.layer) for call in calls):
+        return
+    last = [f"{call.path!r} ({type(call.layer).__name__})" for call in calls if call.terminal]
+    warnings.warn(
+        f"logits=True, but the output of {', '.join(last)} looks like probabilities "
+        "(each row in [0, 1] sums to 1) and no final softmax could be found outside it: "
+        "the scores explained are probabilities. If that layer applies a softmax "
+        "inside, give the model an output before it, or pass logits=False to say "
+        "probabilities are meant.",
+        UserWarning,
+        stacklevel=3,
+    )
 
 
 def _resolve_layers(model, method, layer, input_index) -> tuple:
@@ -142,7 +190,8 @@ def explain(
     part after the layer runs per class); `activations` (a previous result's
     `.activations`, same images and layer) skips the part before the layer.
     """
-    graph_of(model)  # a clear error for unbuilt or subclassed models
+    check_model(model, np.shape(images)[-3:] if hasattr(images, "shape") else None)
+    _check_channels_last(model)
     chosen_method = get_method(method)
     options = chosen_method.check_options(options)
     batches = as_input_batches(model, images)
@@ -158,24 +207,21 @@ def explain(
             "not images (batch, height, width, channels): only image inputs can be "
             "explained. Pick the image input with `input_index`."
         )
+    warn_if_unscaled(model, batches[input_index], input_index)
     calls, several = _resolve_layers(model, chosen_method, layer, input_index)
     if activations is not None:
         if not chosen_method.uses_layer:
             raise ValueError(f"`activations` only applies to CAM methods, not {method!r}.")
         activations = _checked_activations(activations, calls, n_images)
     target_fn = target if callable(target) else None
-    if target_fn is None and len(model.outputs) > 1:
-        raise ValueError(
-            f"Model {model.name!r} has {len(model.outputs)} outputs, so a class index is "
-            "ambiguous. Pass a callable target: it receives the list of outputs and "
-            "returns one score per image, e.g. `target=lambda outs: outs[1][:, 3]`."
-        )
+    if target_fn is None:
+        check_class_output(model)
     if top_k is not None:
-        _check_top_k(top_k, target, several, activations, _n_classes(model))
+        _check_top_k(top_k, target, several, activations, model)
     if top_k is not None or target_fn is not None:  # classes chosen in the graph
         indices = np.full(n_images, PREDICTED, np.int64)
     else:
-        indices = class_indices(target, n_images, _n_classes(model))
+        indices = class_indices(target, n_images, class_count(model))
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1; got {batch_size}.")
 
@@ -190,15 +236,26 @@ def explain(
         args = [batch[window] for batch in batches] + [indices[window]]
         if activations is not None:
             args.append(activations[window])
-        parts.append(tf.nest.map_structure(lambda t: t.numpy(), function(*args)))
+        part = tf.nest.map_structure(lambda t: t.numpy(), function(*args))
+        if part["scores"].shape[0] != len(args[0]):
+            raise ValueError(
+                f"The callable target returned {part['scores'].shape[0]} scores for "
+                f"{len(args[0])} images; it must return one scalar per image, shape "
+                "(batch,), e.g. `lambda out: out[:, 3]`."
+            )
+        parts.append(part)
     merged = tf.nest.map_structure(lambda *arrays: np.concatenate(arrays), *parts)
-    return _result(merged, model, chosen_method, calls, several, guided)
+    if logits and len(model.outputs) == 1:
+        _warn_if_probabilities(model, merged["predictions"])
+    return _result(merged, model, chosen_method, calls, several, guided, input_index)
 
 
-def _check_top_k(top_k, target, several, activations, n_classes) -> None:
+def _check_top_k(top_k, target, several, activations, model) -> None:
     if target is not None or several or activations is not None:
         raise ValueError("`top_k` chooses the classes itself: use it without `target`, "
                          "a list of layers or `activations`.")
+    shapes = output_shapes(model)
+    n_classes = shapes[0][-1] if len(shapes) == 1 and len(shapes[0]) == 2 else None
     if n_classes is None or not 1 <= top_k <= n_classes:
         raise ValueError(
             f"top_k={top_k} needs a model with one (batch, classes) output and "
@@ -206,12 +263,16 @@ def _check_top_k(top_k, target, several, activations, n_classes) -> None:
         )
 
 
-def _result(merged, model, method, calls, several, guided) -> ExplainResult:
-    raw, found = merged["raw"], merged.get("activations")
+def _float32(arrays):
+    return tf.nest.map_structure(lambda a: np.asarray(a, np.float32), arrays)
+
+
+def _result(merged, model, method, calls, several, guided, input_index) -> ExplainResult:
+    raw, found = _float32(merged["raw"]), merged.get("activations")
     maps = merged["maps"]
     if method.uses_layer and not several:  # one layer: drop the layer axis
         maps, raw, found = maps[..., 0, :, :], raw[0], found[0]
-    paths = [call.path for call in calls]
+    paths = [call_name(model, call, input_index) for call in calls]
     return ExplainResult(
         maps=maps.astype(np.float32),
         raw=raw,
@@ -220,7 +281,8 @@ def _result(merged, model, method, calls, several, guided) -> ExplainResult:
         layer=(paths if several else paths[0]) if paths else None,
         method=method.name,
         signed=method.signed_map(guided),
-        predictions=merged["predictions"] if len(model.outputs) == 1 else None,
+        predictions=(merged["predictions"].astype(np.float32)
+                     if len(model.outputs) == 1 else None),
         activations=found,
         guided_coverage=_coverage(model) if guided or method.forces_guided else None,
     )
@@ -246,8 +308,8 @@ def _function(model, method, calls, input_index, guided, logits, target_fn, opti
               shapes, with_activations, top_k, jit_compile) -> Callable:
     """The compiled function for this kind of call, traced once per input shape family."""
     key = (method.name, tuple((c.path, c.ordinal) for c in calls), input_index, guided,
-           logits, target_fn, tuple(sorted(options.items())), shapes, with_activations,
-           top_k, jit_compile)
+           logits, None if target_fn is None else target_key(target_fn),
+           tuple(sorted(options.items())), shapes, with_activations, top_k, jit_compile)
 
     def build() -> Callable:
         probe = Probe(model, calls, guided=False, logits=logits)

@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from cam_widgets.kernel.graph import LayerCall, call_layer, walk
 from cam_widgets.kernel.guided import GateMode, guided_gate, guided_kind, leaks
+from cam_widgets.kernel.activations import activation_name
 from cam_widgets.kernel.targets import pre_squash, squashes
 
 
@@ -25,6 +26,8 @@ class ProbeOutput:
     activations: list[tf.Tensor]  # the read layer calls' outputs, in the order asked
     scores_from: list[tf.Tensor]  # model outputs, before a final squash if logits
     model_outputs: list[tf.Tensor]  # the model's own outputs
+    sigmoid_head: bool = False  # the first output comes from a final sigmoid: binary
+    probabilities: bool = False  # ... and still ends in it (logits off)
 
 
 class Probe:
@@ -54,6 +57,8 @@ class Probe:
             raise RuntimeError("The model of this probe no longer exists.")
         read: dict[int, tf.Tensor] = {}
         model_outputs: dict[int, tf.Tensor] = {}
+        sigmoid_outputs: set[int] = set()  # final sigmoids kept
+        sigmoid_logits: set[int] = set()  # final sigmoids taken off
 
         def run_leaf(call: LayerCall, node, args, kwargs):
             slot = self._slots.get((call.path, call.ordinal))
@@ -62,11 +67,18 @@ class Probe:
             elif self.logits and call.terminal and squashes(call.layer):
                 outputs = pre_squash(call.layer, args)
                 model_outputs[id(outputs)] = call_layer(call.layer, args, kwargs)
+                if activation_name(call.layer) == "sigmoid":
+                    sigmoid_logits.add(id(outputs))
             else:
                 outputs = call_layer(call.layer, args, kwargs)
+                if call.terminal and activation_name(call.layer) == "sigmoid":
+                    sigmoid_outputs.add(id(outputs))
             if self.guided and guided_kind(call.layer) == "guided":
                 outputs = guided_gate(outputs, self.gates, check_output=leaks(call.layer))
             if slot is not None:
+                # Read outputs are float32 even under mixed precision (the next layer
+                # casts them back to its compute dtype), so maps and gradients are too.
+                outputs = tf.cast(outputs, tf.float32)
                 if watch is not None:
                     watch(outputs)
                 read[slot] = outputs
@@ -77,4 +89,6 @@ class Probe:
             [read[slot] for slot in sorted(read)],
             scores_from,
             [model_outputs.get(id(out), out) for out in scores_from],
+            sigmoid_head=id(scores_from[0]) in sigmoid_outputs | sigmoid_logits,
+            probabilities=id(scores_from[0]) in sigmoid_outputs,
         )

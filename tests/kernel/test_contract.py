@@ -13,6 +13,7 @@ from cam_widgets import explain, list_layers
 from cam_widgets.kernel.explain import compiled_functions
 from cam_widgets.kernel.methods import get_method, method_names
 from tests.conftest import fingerprint
+from tests.kernel.conftest import HUB, MORE_ZOO, hub_model, zoo_model
 from tests.kernel.helpers import RAMP, scale_gap_dense
 from tests.kernel.test_seed_scenarios import siamese, small_cnn
 
@@ -41,6 +42,19 @@ def check_contract(model, images, method, **kwargs):
     return res
 
 
+def check_default_layer_before_collapse(model, res):
+    """The default layer has a map of at least 2x2 positions (or of unknown size), and
+    every layer listed after it has collapsed space (a 1x1 map or no spatial axes)."""
+    infos = list_layers(model)
+    paths = [info.path for info in infos]
+    chosen = infos[paths.index(res.layer)]
+    assert chosen.spatial and all(s is None or s >= 2 for s in chosen.output_shape[1:3])
+    later = [i for i in infos[paths.index(res.layer) + 1:] if i.spatial]
+    assert all(i.output_shape[1:3] == (1, 1) for i in later), later
+    if len(model.outputs[0].shape) == 2:  # a classifier: space collapses after it
+        assert (res.raw.reshape(len(res.raw), -1).std(axis=1) > 0).all(), "a constant map"
+
+
 @pytest.mark.zoo
 @pytest.mark.parametrize("method", method_names())
 def test_zoo_contract(zoo, method):
@@ -49,6 +63,40 @@ def test_zoo_contract(zoo, method):
     res = check_contract(zoo, images, method, target=[3, 7])
     if method != "smoothgrad":  # SmoothGrad picks noise; the others are deterministic
         assert res.targets.tolist() == [3, 7]
+    if method == "gradcam":
+        check_default_layer_before_collapse(zoo, res)
+
+
+# The other keras.applications families and keras-hub models run the two paths every
+# method builds on (a CAM at the default layer, the input gradient), not all seven
+# methods: seven traces of NASNet or InceptionResNetV2 would cost minutes.
+@pytest.mark.zoo
+@pytest.mark.parametrize("method", ["gradcam", "saliency"])
+@pytest.mark.parametrize("name", list(MORE_ZOO))
+def test_every_application_family(name, method):
+    model = zoo_model(name)
+    size = model.inputs[0].shape[1]
+    images = np.random.default_rng(0).random((2, size, size, 3), np.float32)
+    res = check_contract(model, images, method, target=[3, 7])
+    assert res.targets.tolist() == [3, 7]
+    if method == "gradcam":
+        check_default_layer_before_collapse(model, res)
+
+
+@pytest.mark.parametrize("method", ["gradcam", "saliency"])
+@pytest.mark.parametrize("name", HUB)
+def test_keras_hub_models(name, method):
+    model = hub_model(name)
+    height, width = (s or 32 for s in model.inputs[0].shape[1:3])
+    images = np.random.default_rng(0).random((2, height, width + 8, 3), np.float32)
+    if model.inputs[0].shape[2] is not None:
+        images = images[:, :, :width]
+    kwargs = {"target": [1, 2]}
+    if len(model.outputs[0].shape) == 4:  # a backbone: explain its mean feature 0
+        kwargs = {"target": lambda out: tf.reduce_mean(out[..., 0], axis=[1, 2])}
+    res = check_contract(model, images, method, **kwargs)
+    if method == "gradcam":
+        check_default_layer_before_collapse(model, res)
 
 
 SEED_MODELS = {
@@ -134,7 +182,8 @@ def test_accepts_tensor_pil_and_path(tmp_path):
     model = small_cnn()
     pixels = (np.random.default_rng(8).random((28, 28)) * 255).astype(np.uint8)
     Image.fromarray(pixels).save(tmp_path / "digit.png")
-    from_array = explain(model, pixels[..., None].astype(np.float32))
+    with pytest.warns(UserWarning, match="does not rescale them"):  # once per model
+        from_array = explain(model, pixels[..., None].astype(np.float32))
     from_tensor = explain(model, tf.constant(pixels[None, ..., None], tf.float32))
     from_pil = explain(model, Image.fromarray(pixels))
     from_path = explain(model, tmp_path / "digit.png")
