@@ -4,6 +4,8 @@ from __future__ import annotations
 import tensorflow as tf
 
 from cam_widgets.kernel.methods.base import Attribution, Method, Option, Run, gradient_display
+from cam_widgets.kernel.methods.batching import (
+    chunked_sum, copies_per_pass, flat_copies, with_explained)
 
 
 class Saliency(Method):
@@ -73,31 +75,21 @@ class SmoothGrad(Saliency):
             images, axis=[1, 2, 3], keepdims=True)
         sigma = float(options["noise_level"]) * spread
         seed = tf.constant(int(options["seed"]), tf.int32)
-        # Noisy copies of every image per pass: as many as fit in chunk_size, at least one.
-        per_pass = tf.clip_by_value(int(options["chunk_size"]) // tf.shape(images)[0], 1,
-                                    n_samples)
+        per_pass = copies_per_pass(int(options["chunk_size"]), tf.shape(images)[0], n_samples)
 
         def noise_of(sample):
             return tf.random.stateless_normal(tf.shape(images), tf.stack([seed, sample]))
 
-        def add_chunk(start, total):
-            count = tf.minimum(per_pass, n_samples - start)
+        def chunk_gradients(start, count):
             noise = tf.map_fn(noise_of, tf.range(start, start + count),
                               fn_output_signature=tf.float32)
             noisy = images[None] + sigma[None] * noise  # (count, B, H, W, C), copy-major
-            inputs = [tile_batch(x, count) for x in run.inputs]
-            inputs[run.input_index] = tf.reshape(noisy, tf.shape(inputs[run.input_index]))
+            inputs = with_explained(run, flat_copies(noisy), count)
             grads, *_ = run.input_gradients(probe, inputs, indices=tf.tile(chosen, [count]))
-            return start + count, total + tf.reduce_sum(tf.reshape(grads, tf.shape(noisy)), 0)
+            return tf.reduce_sum(tf.reshape(grads, tf.shape(noisy)), axis=0)
 
-        _, total = tf.while_loop(lambda start, _: start < n_samples, add_chunk,
-                                 (tf.constant(0, tf.int32), tf.zeros_like(images)))
+        total = chunked_sum(n_samples, per_pass, chunk_gradients, tf.zeros_like(images))
         grads = total / float(n_samples)
         maps = gradient_display(grads, guided=run.guided_probe is not None)
         return run.result(grads, maps, scores, chosen, clean)
 
-
-def tile_batch(tensor: tf.Tensor, times: tf.Tensor) -> tf.Tensor:
-    """`times` copies of a batch one after the other: (times * B, ...), copy-major."""
-    multiples = tf.concat([[times], tf.ones([tf.rank(tensor) - 1], tf.int32)], 0)
-    return tf.tile(tensor, multiples)
