@@ -16,7 +16,9 @@ from tests.conftest import fingerprint
 from tests.kernel.helpers import RAMP, scale_gap_dense
 from tests.kernel.test_seed_scenarios import siamese, small_cnn
 
-METHOD_OPTIONS = {"smoothgrad": {"n_samples": 2}}
+# Small settings for the perturbation methods, so the table stays cheap on the zoo.
+METHOD_OPTIONS = {"smoothgrad": {"n_samples": 2}, "scorecam": {"max_channels": 3},
+                  "integrated_gradients": {"steps": 3}, "occlusion": {"window": 24}}
 
 
 def check_contract(model, images, method, **kwargs):
