@@ -202,8 +202,7 @@ def road(
     for percent in percentiles:
         count = int(round(percent / 100 * height * width))
         for order, removed in (("morf", rank < count), ("lerf", rank >= height * width - count)):
-            removed_images[order].append(np.stack([
-                impute(image, mask, noise, rng) for image, mask in zip(images, removed)]))
+            removed_images[order].append(impute(images, removed, noise, rng))
     outputs = _outputs(model)
     curves = {}
     for order, stacks in removed_images.items():

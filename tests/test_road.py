@@ -36,7 +36,7 @@ def test_noise_is_added_to_the_imputed_pixels_only():
     out = impute(image, removed, noise=0.1, rng=np.random.default_rng(2))
     np.testing.assert_array_equal(out[~removed], image[~removed])
     assert np.std(out[removed] - 0.5) == pytest.approx(0.1, rel=0.15)
-    with pytest.raises(ValueError, match="Every pixel is removed"):
+    with pytest.raises(ValueError, match="Every pixel of an image is removed"):
         impute(image, np.ones((16, 16), bool))
 
 
