@@ -236,6 +236,7 @@ def explain(
         args = [batch[window] for batch in batches] + [indices[window]]
         if activations is not None:
             args.append(activations[window])
+        args += _array_options(options).values()
         part = tf.nest.map_structure(lambda t: t.numpy(), function(*args))
         if part["scores"].shape[0] != len(args[0]):
             raise ValueError(
@@ -304,12 +305,21 @@ def _repeat(tensor: tf.Tensor, times: int) -> tf.Tensor:
     return tf.repeat(tensor, times, axis=0)
 
 
+def _array_options(options: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The options given as arrays (an image baseline, say), in name order."""
+    return {name: options[name] for name in sorted(options)
+            if isinstance(options[name], np.ndarray)}
+
+
 def _function(model, method, calls, input_index, guided, logits, target_fn, options,
               shapes, with_activations, top_k, jit_compile) -> Callable:
     """The compiled function for this kind of call, traced once per input shape family."""
+    arrays = _array_options(options)  # passed as tensors: one trace for any values
+    settings = {name: ("array", value.shape) if name in arrays else value
+                for name, value in options.items()}
     key = (method.name, tuple((c.path, c.ordinal) for c in calls), input_index, guided,
            logits, None if target_fn is None else target_key(target_fn),
-           tuple(sorted(options.items())), shapes, with_activations, top_k, jit_compile)
+           tuple(sorted(settings.items())), shapes, with_activations, top_k, jit_compile)
 
     def build() -> Callable:
         probe = Probe(model, calls, guided=False, logits=logits)
@@ -318,10 +328,13 @@ def _function(model, method, calls, input_index, guided, logits, target_fn, opti
         signature.append(tf.TensorSpec((None,), tf.int64))
         if with_activations:
             signature.append(tf.TensorSpec((None, *calls[0].output_shape[1:]), tf.float32))
+        signature += [tf.TensorSpec(value.shape, tf.float32) for value in arrays.values()]
 
         def run(*args):
             inputs, indices = list(args[:len(shapes)]), args[len(shapes)]
-            replacements = list(args[len(shapes) + 1:]) or None
+            given = len(shapes) + 1 + int(with_activations)
+            replacements = list(args[len(shapes) + 1:given]) or None
+            options = {**settings, **dict(zip(arrays, args[given:]))}
             if top_k is None:
                 return method.compute(Run(probe, guided_probe, inputs, input_index, indices,
                                           target_fn, replacements, dict(options)))

@@ -17,7 +17,16 @@ from tests.kernel.conftest import HUB, MORE_ZOO, hub_model, zoo_model
 from tests.kernel.helpers import RAMP, scale_gap_dense
 from tests.kernel.test_seed_scenarios import siamese, small_cnn
 
-METHOD_OPTIONS = {"smoothgrad": {"n_samples": 2}}
+# Small settings for the perturbation methods, so the table stays cheap on the zoo.
+METHOD_OPTIONS = {"smoothgrad": {"n_samples": 2}, "scorecam": {"max_channels": 3},
+                  "integrated_gradients": {"steps": 3}}
+
+
+def method_options(method: str, side: int) -> dict:
+    """METHOD_OPTIONS, and occlusion windows of a third of the image side (9 windows)."""
+    if method == "occlusion":
+        return {"window": max(1, side // 3)}
+    return METHOD_OPTIONS.get(method, {})
 
 
 def check_contract(model, images, method, **kwargs):
@@ -25,7 +34,8 @@ def check_contract(model, images, method, **kwargs):
     before = fingerprint(model, images)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # coverage warnings: tested elsewhere
-        res = explain(model, images, method=method, **METHOD_OPTIONS.get(method, {}), **kwargs)
+        res = explain(model, images, method=method, **method_options(method, batch.shape[1]),
+                      **kwargs)
     n, height, width = batch.shape[:3]
     assert res.maps.shape == (n, height, width) and res.maps.dtype == np.float32
     assert np.isfinite(res.maps).all() and res.maps.min() >= 0 and res.maps.max() <= 1
@@ -55,16 +65,21 @@ def check_default_layer_before_collapse(model, res):
         assert (res.raw.reshape(len(res.raw), -1).std(axis=1) > 0).all(), "a constant map"
 
 
-@pytest.mark.zoo
-@pytest.mark.parametrize("method", method_names())
-def test_zoo_contract(zoo, method):
-    size = zoo.inputs[0].shape[1]
+# Methods that run the model on many perturbed copies in a loop trace the model two or
+# three times; on three architectures (plain convs, residual, depthwise + ReLU6) they
+# cost what the whole zoo costs the others.
+PERTURBATION = ("scorecam", "integrated_gradients", "occlusion")
+PERTURBATION_ZOO = ("resnet50", "vgg16", "mobilenetv2")
+
+
+def check_zoo_contract(model, method):
+    size = model.inputs[0].shape[1]
     images = np.random.default_rng(0).random((2, size, size, 3), np.float32)
-    res = check_contract(zoo, images, method, target=[3, 7])
+    res = check_contract(model, images, method, target=[3, 7])
     if method != "smoothgrad":  # SmoothGrad picks noise; the others are deterministic
         assert res.targets.tolist() == [3, 7]
     if method == "gradcam":
-        check_default_layer_before_collapse(zoo, res)
+        check_default_layer_before_collapse(model, res)
 
 
 # The other keras.applications families and keras-hub models run the two paths every
@@ -97,6 +112,19 @@ def test_keras_hub_models(name, method):
     res = check_contract(model, images, method, **kwargs)
     if method == "gradcam":
         check_default_layer_before_collapse(model, res)
+
+
+@pytest.mark.zoo
+@pytest.mark.parametrize("method", [m for m in method_names() if m not in PERTURBATION])
+def test_zoo_contract(zoo, method):
+    check_zoo_contract(zoo, method)
+
+
+@pytest.mark.zoo
+@pytest.mark.parametrize("method", [m for m in method_names() if m in PERTURBATION])
+@pytest.mark.parametrize("name", PERTURBATION_ZOO)
+def test_zoo_contract_perturbation_methods(name, method):
+    check_zoo_contract(zoo_model(name), method)
 
 
 SEED_MODELS = {

@@ -4,8 +4,13 @@ from __future__ import annotations
 import difflib
 
 from cam_widgets.kernel.methods.base import Method, Option
-from cam_widgets.kernel.methods.cam import GradCAM, GradCAMPlusPlus, GuidedGradCAM, LayerCAM
+from cam_widgets.kernel.methods.cam import (
+    GradCAM, GradCAMPlusPlus, GuidedGradCAM, HiResCAM, LayerCAM, XGradCAM)
+from cam_widgets.kernel.methods.eigencam import EigenCAM
 from cam_widgets.kernel.methods.gradient import GuidedBackprop, Saliency, SmoothGrad
+from cam_widgets.kernel.methods.integrated_gradients import IntegratedGradients
+from cam_widgets.kernel.methods.occlusion import Occlusion
+from cam_widgets.kernel.methods.scorecam import ScoreCAM
 
 REGISTRY: dict[str, Method] = {}
 
@@ -29,7 +34,8 @@ def register(method: type[Method]) -> type[Method]:
 
 
 for _method in (GradCAM, GradCAMPlusPlus, LayerCAM, Saliency, SmoothGrad, GuidedBackprop,
-                GuidedGradCAM):
+                GuidedGradCAM, HiResCAM, XGradCAM, ScoreCAM, EigenCAM, IntegratedGradients,
+                Occlusion):
     register(_method)
 
 
