@@ -20,6 +20,8 @@ from cam_widgets.kernel.methods import get_method
 from cam_widgets.kernel.methods.base import Run
 from cam_widgets.kernel.probe import Probe
 from cam_widgets.kernel.targets import PREDICTED, TargetSpec, class_indices
+from cam_widgets.kernel.token_layers import default_token_layer, grids_for
+from cam_widgets.kernel.tokens import check_token_grid
 
 
 @dataclass
@@ -74,28 +76,35 @@ def _n_classes(model: keras.Model) -> int | None:
     return model.outputs[0].shape[-1]
 
 
-def _resolve_layers(model, method, layer, input_index) -> tuple:
-    """(layer calls, whether the caller asked for several) for a CAM method."""
+def _resolve_layers(model, method, layer, input_index, token_grid) -> tuple:
+    """(layer calls, their token grids, whether the caller asked for several) for a CAM
+    method. Token layers (B, N, D) are read on their patch grid (`kernel.tokens`)."""
     if not method.uses_layer:
-        return (), False
+        return (), (), False
     several = isinstance(layer, (list, tuple)) or layer == "all"
-    calls = (resolve_layers(model, layer, input_index) if several
-             else (resolve_layer(model, layer, input_index),))
-    for call in calls:
-        if len(call.output_shape) != 4:
-            raise ValueError(
-                f"Layer {call.path!r} has output shape {call.output_shape}, not (batch, "
-                f"height, width, channels): {method.name!r} needs a spatial layer. "
-                "`list_layers(model)` marks the spatial ones."
-            )
-    return calls, several
+    if several:
+        calls = resolve_layers(model, layer, input_index)
+    elif layer is None:
+        calls = (default_token_layer(model, input_index)
+                 or resolve_layer(model, None, input_index),)
+    else:
+        calls = (resolve_layer(model, layer, input_index),)
+    grids = grids_for(model, calls, input_index, method.name, token_grid)
+    return calls, grids, several
 
 
-def _checked_activations(activations, calls, n_images) -> np.ndarray:
+def _read_shape(call, grid) -> tuple:
+    """The shape a read layer is given in: its output, or its patch grid."""
+    if grid is None:
+        return tuple(call.output_shape)
+    return (call.output_shape[0], grid.height, grid.width, call.output_shape[-1])
+
+
+def _checked_activations(activations, calls, grids, n_images) -> np.ndarray:
     if len(calls) != 1:
         raise ValueError("`activations` can be given for one layer at a time.")
     activations = np.asarray(activations, np.float32)
-    want = (n_images, *calls[0].output_shape[1:])
+    want = (n_images, *_read_shape(calls[0], grids[0])[1:])
     if activations.ndim != 4 or any(w not in (None, g) for w, g in zip(want, activations.shape)):
         raise ValueError(
             f"`activations` must be the output of layer {calls[0].path!r} for these "
@@ -117,6 +126,7 @@ def explain(
     top_k: int | None = None,
     batch_size: int = 32,
     jit_compile: bool = False,
+    token_grid: tuple[int, int] | None = None,
     **options: Any,
 ) -> ExplainResult:
     """Attribute the model's score for `images` with `method`.
@@ -126,6 +136,11 @@ def explain(
     softmax/sigmoid. `guided=True` sends gradients through guided ReLUs. `options` go to
     the method (SmoothGrad: n_samples, noise_level, seed). Large inputs run
     `batch_size` images at a time; `jit_compile=True` compiles with XLA.
+
+    Token layers (B, N, D) of vision transformers are explained on their patch grid,
+    found from the patch embedding or the input size, or given as `token_grid=(h, w)`;
+    prefix tokens (class, register) are left out. See `kernel.token_layers` for the
+    default layer of a token model.
 
     One pass for many maps (CAM methods): `layer=[...]` or `layer="all"` gives maps
     (B, L, H, W) for L layers from one forward and one backward pass; `top_k=k` gives
@@ -148,11 +163,12 @@ def explain(
             "not images (batch, height, width, channels): only image inputs can be "
             "explained. Pick the image input with `input_index`."
         )
-    calls, several = _resolve_layers(model, chosen_method, layer, input_index)
+    calls, grids, several = _resolve_layers(model, chosen_method, layer, input_index,
+                                            check_token_grid(token_grid))
     if activations is not None:
         if not chosen_method.uses_layer:
             raise ValueError(f"`activations` only applies to CAM methods, not {method!r}.")
-        activations = _checked_activations(activations, calls, n_images)
+        activations = _checked_activations(activations, calls, grids, n_images)
     target_fn = target if callable(target) else None
     if target_fn is None and len(model.outputs) > 1:
         raise ValueError(
@@ -170,7 +186,7 @@ def explain(
         raise ValueError(f"batch_size must be >= 1; got {batch_size}.")
 
     function = _function(
-        model, chosen_method, calls, input_index,
+        model, chosen_method, calls, grids, input_index,
         bool(guided or chosen_method.forces_guided), logits, target_fn, options,
         tuple(batch.shape[1:] for batch in batches), activations is not None, top_k,
         jit_compile)
@@ -231,20 +247,22 @@ def _repeat(tensor: tf.Tensor, times: int) -> tf.Tensor:
     return tf.repeat(tensor, times, axis=0)
 
 
-def _function(model, method, calls, input_index, guided, logits, target_fn, options,
+def _function(model, method, calls, grids, input_index, guided, logits, target_fn, options,
               shapes, with_activations, top_k, jit_compile) -> Callable:
     """The compiled function for this kind of call, traced once per input shape family."""
-    key = (method.name, tuple((c.path, c.ordinal) for c in calls), input_index, guided,
+    key = (method.name, tuple((c.path, c.ordinal) for c in calls), grids, input_index, guided,
            logits, target_fn, tuple(sorted(options.items())), shapes, with_activations,
            top_k, jit_compile)
 
     def build() -> Callable:
-        probe = Probe(model, calls, guided=False, logits=logits)
-        guided_probe = Probe(model, calls, guided=True, logits=logits) if guided else None
+        probe = Probe(model, calls, guided=False, logits=logits, grids=grids)
+        guided_probe = (Probe(model, calls, guided=True, logits=logits, grids=grids)
+                        if guided else None)
         signature = [tf.TensorSpec((None, *shape), tf.float32) for shape in shapes]
         signature.append(tf.TensorSpec((None,), tf.int64))
         if with_activations:
-            signature.append(tf.TensorSpec((None, *calls[0].output_shape[1:]), tf.float32))
+            signature.append(tf.TensorSpec((None, *_read_shape(calls[0], grids[0])[1:]),
+                                           tf.float32))
 
         def run(*args):
             inputs, indices = list(args[:len(shapes)]), args[len(shapes)]

@@ -15,7 +15,9 @@ import tensorflow as tf
 
 from cam_widgets.kernel.graph import LayerCall, call_layer, walk
 from cam_widgets.kernel.guided import GateMode, guided_gate, guided_kind, leaks
+from cam_widgets.kernel.sublayers import SubCalls, SubLayerCall
 from cam_widgets.kernel.targets import pre_squash, squashes
+from cam_widgets.kernel.tokens import TokenGrid
 
 
 @dataclass
@@ -28,16 +30,29 @@ class ProbeOutput:
 
 
 class Probe:
-    """Re-trace of `model` that reads the outputs of `layers` (LayerCalls)."""
+    """Re-trace of `model` that reads the outputs of `layers` (LayerCalls).
+
+    A token layer with a grid in `grids` is read as its (B, h, w, D) patch grid, and
+    the model goes on with its tokens rebuilt from that grid (so gradients reach it); a
+    given replacement then stands in for the patch tokens only. Calls inside custom
+    layers (SubLayerCall) are read while their host runs.
+    """
 
     def __init__(
         self, model: keras.Model, layers: Sequence[LayerCall] = (), *, guided: bool,
-        logits: bool,
+        logits: bool, grids: Sequence[TokenGrid | None] | None = None,
     ) -> None:
         # A weak reference: compiled functions hold probes, and caches keyed weakly by
         # the model must not keep it alive.
         self._model = weakref.ref(model)
         self._slots = {(call.path, call.ordinal): slot for slot, call in enumerate(layers)}
+        self._grids = list(grids) if grids is not None else [None] * len(layers)
+        # host (path, ordinal) -> paths of the sub-layers read inside it
+        self._hosts: dict[tuple[str, int], set[str]] = {}
+        for call in layers:
+            if isinstance(call, SubLayerCall):
+                key = (call.host.path, call.host.ordinal)
+                self._hosts.setdefault(key, set()).add(call.path)
         self.guided = guided
         self.gates = GateMode()  # `with probe.gates.vanilla():` for plain gradients
         self.logits = logits
@@ -55,10 +70,38 @@ class Probe:
         read: dict[int, tf.Tensor] = {}
         model_outputs: dict[int, tf.Tensor] = {}
 
+        def read_output(slot: int, outputs):
+            grid = self._grids[slot]
+            if grid is None:  # a replacement, if given, is `outputs` already
+                if watch is not None:
+                    watch(outputs)
+                read[slot] = outputs
+                return outputs
+            patches = replacements[slot] if replacements is not None else grid.patches(outputs)
+            if watch is not None:
+                watch(patches)
+            read[slot] = patches
+            return grid.with_patches(outputs, patches)
+
+        def read_sub(sub: SubLayerCall, outputs):
+            slot = self._slots.get((sub.path, sub.ordinal))
+            if slot is None:
+                return outputs
+            if replacements is not None and self._grids[slot] is None:
+                outputs = replacements[slot]
+            return read_output(slot, outputs)
+
+        subs = SubCalls(model, read_sub) if self._hosts else None
+
         def run_leaf(call: LayerCall, node, args, kwargs):
             slot = self._slots.get((call.path, call.ordinal))
-            if slot is not None and replacements is not None:
+            inside = self._hosts.get((call.path, call.ordinal))
+            skip = (slot is not None and replacements is not None
+                    and self._grids[slot] is None)
+            if skip:  # the replacement stands in; the layer need not run
                 outputs = replacements[slot]
+            elif inside is not None:
+                outputs = subs.call_host(call, args, kwargs, only=inside)
             elif self.logits and call.terminal and squashes(call.layer):
                 outputs = pre_squash(call.layer, args)
                 model_outputs[id(outputs)] = call_layer(call.layer, args, kwargs)
@@ -67,9 +110,7 @@ class Probe:
             if self.guided and guided_kind(call.layer) == "guided":
                 outputs = guided_gate(outputs, self.gates, check_output=leaks(call.layer))
             if slot is not None:
-                if watch is not None:
-                    watch(outputs)
-                read[slot] = outputs
+                outputs = read_output(slot, outputs)
             return outputs
 
         scores_from = walk(model, list(inputs), run_leaf)
