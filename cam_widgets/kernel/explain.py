@@ -19,6 +19,9 @@ from cam_widgets.kernel.layers import LayerSpec, resolve_layer, resolve_layers
 from cam_widgets.kernel.methods import get_method
 from cam_widgets.kernel.methods.base import Run
 from cam_widgets.kernel.probe import Probe
+from cam_widgets.kernel.segmentation import (
+    SegmentationTarget, default_dense_layer, is_dense_output, refuse_class_target, region_scores,
+    segmentation_inputs)
 from cam_widgets.kernel.targets import PREDICTED, TargetSpec, class_indices
 from cam_widgets.kernel.token_layers import default_token_layer, grids_for
 from cam_widgets.kernel.tokens import check_token_grid
@@ -86,6 +89,7 @@ def _resolve_layers(model, method, layer, input_index, token_grid) -> tuple:
         calls = resolve_layers(model, layer, input_index)
     elif layer is None:
         calls = (default_token_layer(model, input_index)
+                 or default_dense_layer(model, input_index)
                  or resolve_layer(model, None, input_index),)
     else:
         calls = (resolve_layer(model, layer, input_index),)
@@ -169,8 +173,11 @@ def explain(
         if not chosen_method.uses_layer:
             raise ValueError(f"`activations` only applies to CAM methods, not {method!r}.")
         activations = _checked_activations(activations, calls, grids, n_images)
-    target_fn = target if callable(target) else None
-    if target_fn is None and len(model.outputs) > 1:
+    segment = isinstance(target, SegmentationTarget)
+    target_fn = target if callable(target) and not segment else None
+    if target_fn is None and not segment and is_dense_output(model):
+        refuse_class_target(model, target)
+    if target_fn is None and not segment and len(model.outputs) > 1:
         raise ValueError(
             f"Model {model.name!r} has {len(model.outputs)} outputs, so a class index is "
             "ambiguous. Pass a callable target: it receives the list of outputs and "
@@ -178,7 +185,13 @@ def explain(
         )
     if top_k is not None:
         _check_top_k(top_k, target, several, activations, _n_classes(model))
-    if top_k is not None or target_fn is not None:  # classes chosen in the graph
+    region = None
+    if segment:
+        if top_k is not None:
+            raise ValueError("`top_k` ranks the classes of a (batch, classes) output; it "
+                             "does not combine with a SegmentationTarget.")
+        indices, region = segmentation_inputs(model, target, n_images)
+    elif top_k is not None or target_fn is not None:  # classes chosen in the graph
         indices = np.full(n_images, PREDICTED, np.int64)
     else:
         indices = class_indices(target, n_images, _n_classes(model))
@@ -189,16 +202,27 @@ def explain(
         model, chosen_method, calls, grids, input_index,
         bool(guided or chosen_method.forces_guided), logits, target_fn, options,
         tuple(batch.shape[1:] for batch in batches), activations is not None, top_k,
-        jit_compile)
+        jit_compile, _region_kind(segment, region))
     parts = []
     for start in range(0, n_images, batch_size):
         window = slice(start, start + batch_size)
         args = [batch[window] for batch in batches] + [indices[window]]
         if activations is not None:
             args.append(activations[window])
+        if region is not None:
+            args.append(region[window])
         parts.append(tf.nest.map_structure(lambda t: t.numpy(), function(*args)))
     merged = tf.nest.map_structure(lambda *arrays: np.concatenate(arrays), *parts)
+    if segment:  # the region score reports the class it explains
+        merged["targets"] = indices
     return _result(merged, model, chosen_method, calls, several, guided)
+
+
+def _region_kind(segment: bool, region) -> str | None:
+    """How a SegmentationTarget's region reaches the compiled function."""
+    if not segment:
+        return None
+    return "predicted" if region is None else "mask"
 
 
 def _check_top_k(top_k, target, several, activations, n_classes) -> None:
@@ -248,11 +272,15 @@ def _repeat(tensor: tf.Tensor, times: int) -> tf.Tensor:
 
 
 def _function(model, method, calls, grids, input_index, guided, logits, target_fn, options,
-              shapes, with_activations, top_k, jit_compile) -> Callable:
-    """The compiled function for this kind of call, traced once per input shape family."""
+              shapes, with_activations, top_k, jit_compile, region_kind=None) -> Callable:
+    """The compiled function for this kind of call, traced once per input shape family.
+
+    `region_kind` ("predicted" or "mask") scores a SegmentationTarget: the class index
+    comes in as `indices`, a mask as the last argument, so every class and mask of one
+    output shape share one trace."""
     key = (method.name, tuple((c.path, c.ordinal) for c in calls), grids, input_index, guided,
            logits, target_fn, tuple(sorted(options.items())), shapes, with_activations,
-           top_k, jit_compile)
+           top_k, jit_compile, region_kind)
 
     def build() -> Callable:
         probe = Probe(model, calls, guided=False, logits=logits, grids=grids)
@@ -263,13 +291,20 @@ def _function(model, method, calls, grids, input_index, guided, logits, target_f
         if with_activations:
             signature.append(tf.TensorSpec((None, *_read_shape(calls[0], grids[0])[1:]),
                                            tf.float32))
+        if region_kind == "mask":
+            signature.append(tf.TensorSpec((None, *model.outputs[0].shape[1:3]), tf.float32))
 
         def run(*args):
             inputs, indices = list(args[:len(shapes)]), args[len(shapes)]
-            replacements = list(args[len(shapes) + 1:]) or None
+            given = args[len(shapes) + 1:len(shapes) + 1 + int(with_activations)]
+            replacements = list(given) or None
+            score_fn = target_fn
+            if region_kind is not None:
+                region = args[-1] if region_kind == "mask" else None
+                score_fn = lambda outputs: region_scores(outputs, indices, region)  # noqa: E731
             if top_k is None:
                 return method.compute(Run(probe, guided_probe, inputs, input_index, indices,
-                                          target_fn, replacements, dict(options)))
+                                          score_fn, replacements, dict(options)))
             # One forward pass picks the k best classes and, for CAM methods, gives the
             # layer's output; each class then runs only the part after the layer.
             first = probe(inputs)

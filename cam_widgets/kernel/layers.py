@@ -44,7 +44,7 @@ def list_layers(model: keras.Model) -> list[LayerInfo]:
     for index, call in enumerate(calls):
         if call.path in infos:
             continue
-        grid = find_grid(call, calls[:index], _image_size(model, call))
+        grid = find_grid(call, calls[:index], _image_shape(model, call))
         infos[call.path] = LayerInfo(
             call.path, type(call.layer).__name__, call.output_shape,
             _is_spatial(call) or grid is not None,
@@ -53,13 +53,13 @@ def list_layers(model: keras.Model) -> list[LayerInfo]:
     return list(infos.values())
 
 
-def _image_size(model: keras.Model, call: LayerCall) -> tuple[int | None, int | None]:
-    """(height, width) of the image input feeding `call` ((None, None) if not known)."""
+def _image_shape(model: keras.Model, call: LayerCall) -> tuple[int | None, ...]:
+    """The shape of the image input feeding `call` (() if none is an image)."""
     for index in sorted(call.inputs_used):
         shape = tuple(model.inputs[index].shape)
         if len(shape) == 4:
-            return shape[1], shape[2]
-    return None, None
+            return shape
+    return ()
 
 
 def _branch_call(calls: list[LayerCall], input_index: int) -> LayerCall:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import keras
 import tensorflow as tf
@@ -27,6 +27,7 @@ class ProbeOutput:
     activations: list[tf.Tensor]  # the read layer calls' outputs, in the order asked
     scores_from: list[tf.Tensor]  # model outputs, before a final squash if logits
     model_outputs: list[tf.Tensor]  # the model's own outputs
+    attention: list[tf.Tensor] = field(default_factory=list)  # (B, heads, N, N) each
 
 
 class Probe:
@@ -41,6 +42,7 @@ class Probe:
     def __init__(
         self, model: keras.Model, layers: Sequence[LayerCall] = (), *, guided: bool,
         logits: bool, grids: Sequence[TokenGrid | None] | None = None,
+        attention: Sequence[LayerCall] = (),
     ) -> None:
         # A weak reference: compiled functions hold probes, and caches keyed weakly by
         # the model must not keep it alive.
@@ -49,10 +51,13 @@ class Probe:
         self._grids = list(grids) if grids is not None else [None] * len(layers)
         # host (path, ordinal) -> paths of the sub-layers read inside it
         self._hosts: dict[tuple[str, int], set[str]] = {}
-        for call in layers:
+        for call in (*layers, *attention):
             if isinstance(call, SubLayerCall):
                 key = (call.host.path, call.host.ordinal)
                 self._hosts.setdefault(key, set()).add(call.path)
+        self._attention = {(call.path, call.ordinal) for call in attention}
+        self._attention_layers = {id(call.layer) for call in attention
+                                  if isinstance(call, SubLayerCall)}
         self.guided = guided
         self.gates = GateMode()  # `with probe.gates.vanilla():` for plain gradients
         self.logits = logits
@@ -70,14 +75,20 @@ class Probe:
         read: dict[int, tf.Tensor] = {}
         model_outputs: dict[int, tf.Tensor] = {}
 
-        def read_output(slot: int, outputs):
+        def read_output(slot: int, outputs, replacement=None):
+            flat = keras.tree.flatten(outputs)
+            if len(flat) != 1:  # (tensor, extras) as some blocks return: read the first
+                first = read_output(slot, flat[0], replacement)
+                return keras.tree.pack_sequence_as(outputs, [first, *flat[1:]])
+            outputs = flat[0]
             grid = self._grids[slot]
-            if grid is None:  # a replacement, if given, is `outputs` already
+            if grid is None:
+                outputs = outputs if replacement is None else replacement
                 if watch is not None:
                     watch(outputs)
                 read[slot] = outputs
                 return outputs
-            patches = replacements[slot] if replacements is not None else grid.patches(outputs)
+            patches = replacement if replacement is not None else grid.patches(outputs)
             if watch is not None:
                 watch(patches)
             read[slot] = patches
@@ -87,21 +98,35 @@ class Probe:
             slot = self._slots.get((sub.path, sub.ordinal))
             if slot is None:
                 return outputs
-            if replacements is not None and self._grids[slot] is None:
-                outputs = replacements[slot]
-            return read_output(slot, outputs)
+            return read_output(slot, outputs,
+                               None if replacements is None else replacements[slot])
 
-        subs = SubCalls(model, read_sub) if self._hosts else None
+        scores: list[tf.Tensor] = []
+
+        def with_scores(own_call, args, kwargs):
+            if kwargs.get("return_attention_scores"):  # the caller wants them too
+                result = own_call(*args, **kwargs)
+                scores.append(result[1])
+                return result
+            outputs, attention = own_call(*args, **{**kwargs, "return_attention_scores": True})
+            scores.append(attention)
+            return outputs
+
+        subs = (SubCalls(read_sub, {key: with_scores for key in self._attention_layers})
+                if self._hosts else None)
 
         def run_leaf(call: LayerCall, node, args, kwargs):
             slot = self._slots.get((call.path, call.ordinal))
             inside = self._hosts.get((call.path, call.ordinal))
             skip = (slot is not None and replacements is not None
-                    and self._grids[slot] is None)
+                    and self._grids[slot] is None and len(node.outputs) == 1)
             if skip:  # the replacement stands in; the layer need not run
                 outputs = replacements[slot]
             elif inside is not None:
                 outputs = subs.call_host(call, args, kwargs, only=inside)
+            elif (call.path, call.ordinal) in self._attention:
+                outputs = with_scores(
+                    lambda *a, **k: call_layer(call.layer, a, k), args, kwargs)
             elif self.logits and call.terminal and squashes(call.layer):
                 outputs = pre_squash(call.layer, args)
                 model_outputs[id(outputs)] = call_layer(call.layer, args, kwargs)
@@ -110,7 +135,8 @@ class Probe:
             if self.guided and guided_kind(call.layer) == "guided":
                 outputs = guided_gate(outputs, self.gates, check_output=leaks(call.layer))
             if slot is not None:
-                outputs = read_output(slot, outputs)
+                outputs = read_output(slot, outputs, None if skip or replacements is None
+                                      else replacements[slot])
             return outputs
 
         scores_from = walk(model, list(inputs), run_leaf)
@@ -118,4 +144,13 @@ class Probe:
             [read[slot] for slot in sorted(read)],
             scores_from,
             [model_outputs.get(id(out), out) for out in scores_from],
+            scores,
         )
+
+    @property
+    def model(self) -> keras.Model:
+        """The probed model (a RuntimeError if it no longer exists)."""
+        model = self._model()
+        if model is None:
+            raise RuntimeError("The model of this probe no longer exists.")
+        return model

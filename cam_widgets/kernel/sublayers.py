@@ -26,6 +26,8 @@ from cam_widgets.kernel.graph import LayerCall, call_layer, graph_of, leaf_calls
 
 # An output hook: (sub-layer call, its output) -> the output the host goes on with.
 OutputHook = Callable[["SubLayerCall", Any], Any]
+# A call hook: (the layer's own call, args, kwargs) -> the output the host goes on with.
+CallHook = Callable[[Callable[..., Any], tuple, dict], Any]
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ _INSTALLED: dict[int, list] = {}  # id(layer) -> [layer, had own `call`, its own
 _LOCAL = threading.local()
 
 
-def _hooks() -> dict[int, Callable[[Any], Any]]:
+def _hooks() -> dict[int, CallHook]:
     if not hasattr(_LOCAL, "hooks"):
         _LOCAL.hooks = {}
     return _LOCAL.hooks
@@ -99,9 +101,8 @@ def _install(layer: keras.layers.Layer) -> None:
         original = layer.call
 
         def call(*args, **kwargs):
-            outputs = original(*args, **kwargs)
             hook = _hooks().get(id(layer))
-            return outputs if hook is None else hook(outputs)
+            return original(*args, **kwargs) if hook is None else hook(original, args, kwargs)
 
         # object.__setattr__: Keras' attribute tracking has no business with this.
         object.__setattr__(layer, "call", call)
@@ -122,10 +123,10 @@ def _uninstall(layer: keras.layers.Layer) -> None:
 
 
 @contextmanager
-def intercept(hooks: Mapping[keras.layers.Layer, Callable[[Any], Any]]) -> Iterator[None]:
-    """While active, in this thread only, each call of a layer in `hooks` returns
-    `hook(output)` instead of its output. Every wrapper is removed on exit, also when
-    the body raises."""
+def intercept(hooks: Mapping[keras.layers.Layer, CallHook]) -> Iterator[None]:
+    """While active, in this thread only, each call of a layer in `hooks` runs
+    `hook(own_call, args, kwargs)` instead of `own_call(*args, **kwargs)`. Every
+    wrapper is removed on exit, also when the body raises."""
     layers = list(hooks)
     installed: list[keras.layers.Layer] = []
     mine = _hooks()
@@ -147,10 +148,13 @@ def intercept(hooks: Mapping[keras.layers.Layer, Callable[[Any], Any]]) -> Itera
 
 
 class SubCalls:
-    """Counts sub-layer calls during one walk and runs each through `on_output`."""
+    """Counts sub-layer calls during one walk and runs each through `on_output`;
+    `around` (layer -> call hook) replaces how chosen sub-layers are called."""
 
-    def __init__(self, model: keras.Model, on_output: OutputHook) -> None:
+    def __init__(self, on_output: OutputHook,
+                 around: Mapping[int, CallHook] | None = None) -> None:
         self.on_output = on_output
+        self.around = dict(around or {})
         self.seen: dict[str, int] = {}
         self._paths: dict[int, dict[int, tuple[str, keras.layers.Layer]]] = {}
 
@@ -162,11 +166,16 @@ class SubCalls:
         if found is None:
             found = self._paths[id(call.layer)] = sublayer_paths(call.layer, call.path)
 
-        def hook_for(path: str, layer: keras.layers.Layer) -> Callable[[Any], Any]:
-            def hook(outputs):
+        def hook_for(path: str, layer: keras.layers.Layer) -> CallHook:
+            around = self.around.get(id(layer))
+
+            def hook(own_call, args, kwargs):
+                outputs = (own_call(*args, **kwargs) if around is None
+                           else around(own_call, args, kwargs))
                 ordinal = self.seen.get(path, 0)
                 self.seen[path] = ordinal + 1
-                shape = tuple(keras.tree.flatten(outputs)[0].shape) if keras.tree.flatten(outputs) else ()
+                flat = keras.tree.flatten(outputs)
+                shape = tuple(flat[0].shape) if flat else ()
                 sub = SubLayerCall(path, layer, ordinal, call.inputs_used, shape, False, call)
                 return self.on_output(sub, outputs)
             return hook
@@ -202,7 +211,7 @@ def all_calls(model: keras.Model) -> tuple[LayerCall, ...]:
         inner.setdefault((sub.host.path, sub.host.ordinal), []).append(sub)
         return outputs
 
-    subs = SubCalls(model, record)
+    subs = SubCalls(record)
     host_keys = {(call.path, call.ordinal) for call in hosts}
 
     def run_leaf(call: LayerCall, node, args, kwargs):

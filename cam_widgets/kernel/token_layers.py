@@ -31,9 +31,8 @@ from cam_widgets.kernel.sublayers import all_calls
 from cam_widgets.kernel.tokens import TokenGrid, find_grid
 
 
-def image_size(model: keras.Model, input_index: int) -> tuple[int | None, int | None]:
-    shape = tuple(model.inputs[input_index].shape)
-    return (shape[1], shape[2]) if len(shape) == 4 else (None, None)
+def image_shape(model: keras.Model, input_index: int) -> tuple[int | None, ...]:
+    return tuple(model.inputs[input_index].shape)
 
 
 def grids_for(
@@ -50,7 +49,7 @@ def grids_for(
             continue
         before = every[:next(i for i, c in enumerate(every)
                              if (c.path, c.ordinal) == (call.path, call.ordinal))]
-        grid = find_grid(call, before, image_size(model, input_index), token_grid)
+        grid = find_grid(call, before, image_shape(model, input_index), token_grid)
         if grid is None:
             token_hint = (" It looks like a token layer, but no patch grid fits its "
                           f"{call.output_shape[1]} tokens: pass `token_grid=(rows, columns)`."
@@ -80,7 +79,7 @@ def default_token_layer(model: keras.Model, input_index: int) -> LayerCall | Non
 
 def _find_default(model: keras.Model, input_index: int) -> LayerCall | None:
     calls = [c for c in all_calls(model) if not isinstance(c.layer, keras.layers.InputLayer)]
-    size = image_size(model, input_index)
+    shape = image_shape(model, input_index)
     last_4d = max((i for i, c in enumerate(calls)
                    if len(c.output_shape) == 4 and input_index in c.inputs_used), default=-1)
     tokens: list[tuple[LayerCall, TokenGrid]] = []
@@ -88,7 +87,7 @@ def _find_default(model: keras.Model, input_index: int) -> LayerCall | None:
         call = calls[index]
         if input_index not in call.inputs_used:
             continue
-        grid = find_grid(call, calls[:index], size)
+        grid = find_grid(call, calls[:index], shape)
         if grid is not None:
             tokens.append((call, grid))
     if not tokens:

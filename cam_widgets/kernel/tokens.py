@@ -54,7 +54,16 @@ def is_token_shape(shape: Sequence[int | None]) -> bool:
     return len(shape) == 3
 
 
-def _from_embedding(call: LayerCall, before: Sequence[LayerCall]) -> TokenGrid | None:
+def _fits_image(height: int, width: int, image_size) -> bool:
+    """A patch grid cuts the image into equal square patches."""
+    image_height, image_width = image_size
+    if image_height is None or image_width is None:
+        return True
+    return (image_height % height == 0 and image_width % width == 0
+            and image_height // height == image_width // width)
+
+
+def _from_embedding(call: LayerCall, before: Sequence[LayerCall], image_size) -> TokenGrid | None:
     tokens = call.output_shape[1]
     for earlier in reversed(before):
         if len(earlier.output_shape) != 4 or not earlier.inputs_used & call.inputs_used:
@@ -63,7 +72,9 @@ def _from_embedding(call: LayerCall, before: Sequence[LayerCall]) -> TokenGrid |
         if height is None or width is None:
             return None
         prefix = tokens - height * width
-        return TokenGrid(height, width, prefix) if 0 <= prefix <= MAX_PREFIX else None
+        if 0 <= prefix <= MAX_PREFIX and _fits_image(height, width, image_size):
+            return TokenGrid(height, width, prefix)
+        return None
     return None
 
 
@@ -83,13 +94,16 @@ def _from_input_size(tokens: int, image_size: tuple[int | None, int | None]) -> 
 def find_grid(
     call: LayerCall,
     before: Sequence[LayerCall],
-    image_size: tuple[int | None, int | None],
+    image_shape: tuple[int | None, ...],
     given: tuple[int, int] | None = None,
 ) -> TokenGrid | None:
     """The patch grid of token layer `call`, None when it is not a token layer or no
-    grid fits. `before`: the calls made before it; `image_size`: the explained input's
-    (height, width); `given`: the user's `token_grid`, checked against N."""
-    if not is_token_shape(call.output_shape) or call.output_shape[1] is None:
+    grid fits. `before`: the calls made before it; `image_shape`: the explained input's
+    (batch, height, width, channels); `given`: the user's `token_grid`, checked
+    against N. A layer whose batch size differs from the input's (a position
+    embedding table) is not a token layer."""
+    if (not is_token_shape(call.output_shape) or call.output_shape[1] is None
+            or len(image_shape) != 4 or call.output_shape[0] != image_shape[0]):
         return None
     tokens = call.output_shape[1]
     if given is not None:
@@ -102,7 +116,8 @@ def find_grid(
                 "the number of tokens (the rest are prefix tokens)."
             )
         return TokenGrid(height, width, tokens - height * width)
-    return _from_embedding(call, before) or _from_input_size(tokens, image_size)
+    return (_from_embedding(call, before, image_shape[1:3])
+            or _from_input_size(tokens, image_shape[1:3]))
 
 
 def check_token_grid(token_grid) -> tuple[int, int] | None:

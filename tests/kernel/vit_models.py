@@ -77,7 +77,8 @@ class TinyViT:
 
 
 def tiny_unet(classes: int = 3, seed: int = 0) -> keras.Model:
-    """16x16 -> conv -> pool -> conv -> upsample -> concat skip -> 1x1 conv softmax."""
+    """16x16 -> conv -> pool -> conv (bottleneck) -> upsample -> concat skip -> 3x3 conv
+    -> 1x1 conv softmax."""
     keras.utils.set_random_seed(seed)
     inputs = keras.Input((IMAGE, IMAGE, 3))
     skip = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="enc")(inputs)
@@ -85,7 +86,8 @@ def tiny_unet(classes: int = 3, seed: int = 0) -> keras.Model:
     mid = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="mid")(down)
     up = keras.layers.UpSampling2D(name="up")(mid)
     merged = keras.layers.Concatenate(name="merge")([up, skip])
-    outputs = keras.layers.Conv2D(classes, 1, activation="softmax", name="seg")(merged)
+    decoded = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="dec")(merged)
+    outputs = keras.layers.Conv2D(classes, 1, activation="softmax", name="seg")(decoded)
     return keras.Model(inputs, outputs, name="tiny_unet")
 
 
