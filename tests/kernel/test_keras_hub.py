@@ -135,3 +135,22 @@ def test_segformer_explains_a_class_region():
     with pytest.raises(ValueError, match="SegmentationTarget"):
         explain(model, X, target=1)
     assert fingerprint(model, X) == before
+
+
+def test_vit_attention_rollout_equals_a_reference_from_the_blocks():
+    model = hub_model("vit")
+    backbone = model.get_layer("vi_t_backbone")
+    encoder = backbone.get_layer("vit_encoder")
+    tokens = backbone.get_layer("vit_patching_and_embedding")(tf.constant(X))
+    joint = np.eye(17)[None]
+    for block in encoder.encoder_layers:  # attention asked for by hand, block by block
+        normed = block.layer_norm_1(tokens)
+        _, scores = block.mha(normed, normed, return_attention_scores=True)
+        layer = 0.5 * scores.numpy().max(axis=1) + 0.5 * np.eye(17)
+        joint = (layer / layer.sum(axis=-1, keepdims=True)) @ joint
+        tokens = block(tokens)
+    before = fingerprint(model, X)
+    res = explain(model, X, method="attention_rollout", head_fusion="max")
+    np.testing.assert_allclose(res.raw, joint[:, 0, 1:].reshape(2, 4, 4), rtol=1e-4)
+    assert fingerprint(model, X) == before
+    assert all("call" not in vars(block.mha) for block in encoder.encoder_layers)
