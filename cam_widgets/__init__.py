@@ -9,7 +9,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from cam_widgets.kernel import ExplainResult, LayerInfo, explain, explain_dataset, list_layers
+    from cam_widgets.kernel import (
+        ExplainResult, LayerInfo, SegmentationTarget, explain, explain_dataset, list_layers)
     from cam_widgets.kernel.methods import methods
     from cam_widgets.viewer import CamViewer
 
@@ -17,6 +18,7 @@ _HOMES = {
     "CamViewer": "cam_widgets.viewer",
     "ExplainResult": "cam_widgets.kernel",
     "LayerInfo": "cam_widgets.kernel",
+    "SegmentationTarget": "cam_widgets.kernel",
     "explain": "cam_widgets.kernel",
     "explain_dataset": "cam_widgets.kernel",
     "list_layers": "cam_widgets.kernel",

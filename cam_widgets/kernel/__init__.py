@@ -8,8 +8,9 @@ from cam_widgets.kernel.explain import ExplainResult, explain, explain_dataset
 from cam_widgets.kernel.guided import GuidedCoverage
 from cam_widgets.kernel.inputs import load_image, split_images
 from cam_widgets.kernel.layers import LayerInfo, list_layers
+from cam_widgets.kernel.segmentation import SegmentationTarget
 from cam_widgets.kernel.targets import class_count, looks_like_probabilities
 
-__all__ = ["ExplainResult", "GuidedCoverage", "LayerInfo", "class_count", "explain",
-           "explain_dataset", "list_layers", "load_image", "looks_like_probabilities",
-           "split_images"]
+__all__ = ["ExplainResult", "GuidedCoverage", "LayerInfo", "SegmentationTarget",
+           "class_count", "explain", "explain_dataset", "list_layers", "load_image",
+           "looks_like_probabilities", "split_images"]

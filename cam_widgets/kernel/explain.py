@@ -20,9 +20,14 @@ from cam_widgets.kernel.layers import LayerSpec, call_name, resolve_layer, resol
 from cam_widgets.kernel.methods import get_method
 from cam_widgets.kernel.methods.base import Run
 from cam_widgets.kernel.probe import Probe
+from cam_widgets.kernel.segmentation import (
+    SegmentationTarget, default_dense_layer, is_dense_output, refuse_class_target, region_scores,
+    segmentation_inputs)
 from cam_widgets.kernel.targets import (
     PREDICTED, TargetSpec, check_class_output, class_count, class_indices,
     looks_like_probabilities, output_shapes, squashes, target_key)
+from cam_widgets.kernel.token_layers import default_token_layer, grids_for
+from cam_widgets.kernel.tokens import check_token_grid
 
 
 @dataclass
@@ -125,8 +130,9 @@ def _warn_if_probabilities(model: keras.Model, predictions: np.ndarray) -> None:
     )
 
 
-def _resolve_layers(model, method, layer, input_index) -> tuple:
-    """(layer calls, whether the caller asked for several) for a CAM method."""
+def _resolve_layers(model, method, layer, input_index, token_grid) -> tuple:
+    """(layer calls, their token grids, whether the caller asked for several) for a CAM
+    method. Token layers (B, N, D) are read on their patch grid (`kernel.tokens`)."""
     if not method.uses_layer:
         if layer is not None:
             raise ValueError(
@@ -134,25 +140,32 @@ def _resolve_layers(model, method, layer, input_index) -> tuple:
                 f"so `layer={layer!r}` would be ignored. Drop `layer`, or pick a CAM "
                 "method such as 'gradcam'."
             )
-        return (), False
+        return (), (), False
     several = isinstance(layer, (list, tuple)) or layer == "all"
-    calls = (resolve_layers(model, layer, input_index) if several
-             else (resolve_layer(model, layer, input_index),))
-    for call in calls:
-        if len(call.output_shape) != 4:
-            raise ValueError(
-                f"Layer {call.path!r} has output shape {call.output_shape}, not (batch, "
-                f"height, width, channels): {method.name!r} needs a spatial layer. "
-                "`list_layers(model)` marks the spatial ones."
-            )
-    return calls, several
+    if several:
+        calls = resolve_layers(model, layer, input_index)
+    elif layer is None:
+        calls = (default_token_layer(model, input_index)
+                 or default_dense_layer(model, input_index)
+                 or resolve_layer(model, None, input_index),)
+    else:
+        calls = (resolve_layer(model, layer, input_index),)
+    grids = grids_for(model, calls, input_index, method.name, token_grid)
+    return calls, grids, several
 
 
-def _checked_activations(activations, calls, n_images) -> np.ndarray:
+def _read_shape(call, grid) -> tuple:
+    """The shape a read layer is given in: its output, or its patch grid."""
+    if grid is None:
+        return tuple(call.output_shape)
+    return (call.output_shape[0], grid.height, grid.width, call.output_shape[-1])
+
+
+def _checked_activations(activations, calls, grids, n_images) -> np.ndarray:
     if len(calls) != 1:
         raise ValueError("`activations` can be given for one layer at a time.")
     activations = np.asarray(activations, np.float32)
-    want = (n_images, *calls[0].output_shape[1:])
+    want = (n_images, *_read_shape(calls[0], grids[0])[1:])
     if activations.ndim != 4 or any(w not in (None, g) for w, g in zip(want, activations.shape)):
         raise ValueError(
             f"`activations` must be the output of layer {calls[0].path!r} for these "
@@ -174,6 +187,7 @@ def explain(
     top_k: int | None = None,
     batch_size: int = 32,
     jit_compile: bool = False,
+    token_grid: tuple[int, int] | None = None,
     **options: Any,
 ) -> ExplainResult:
     """Attribute the model's score for `images` with `method`.
@@ -183,6 +197,11 @@ def explain(
     softmax/sigmoid. `guided=True` sends gradients through guided ReLUs. `options` go to
     the method (SmoothGrad: n_samples, noise_level, seed). Large inputs run
     `batch_size` images at a time; `jit_compile=True` compiles with XLA.
+
+    Token layers (B, N, D) of vision transformers are explained on their patch grid,
+    found from the patch embedding or the input size, or given as `token_grid=(h, w)`;
+    prefix tokens (class, register) are left out. See `kernel.token_layers` for the
+    default layer of a token model.
 
     One pass for many maps (CAM methods): `layer=[...]` or `layer="all"` gives maps
     (B, L, H, W) for L layers from one forward and one backward pass; `top_k=k` gives
@@ -208,17 +227,27 @@ def explain(
             "explained. Pick the image input with `input_index`."
         )
     warn_if_unscaled(model, batches[input_index], input_index)
-    calls, several = _resolve_layers(model, chosen_method, layer, input_index)
+    calls, grids, several = _resolve_layers(model, chosen_method, layer, input_index,
+                                            check_token_grid(token_grid))
     if activations is not None:
         if not chosen_method.uses_layer:
             raise ValueError(f"`activations` only applies to CAM methods, not {method!r}.")
-        activations = _checked_activations(activations, calls, n_images)
-    target_fn = target if callable(target) else None
-    if target_fn is None:
+        activations = _checked_activations(activations, calls, grids, n_images)
+    segment = isinstance(target, SegmentationTarget)
+    target_fn = target if callable(target) and not segment else None
+    if target_fn is None and not segment:
+        if is_dense_output(model):
+            refuse_class_target(model, target)
         check_class_output(model)
     if top_k is not None:
         _check_top_k(top_k, target, several, activations, model)
-    if top_k is not None or target_fn is not None:  # classes chosen in the graph
+    region = None
+    if segment:
+        if top_k is not None:
+            raise ValueError("`top_k` ranks the classes of a (batch, classes) output; it "
+                             "does not combine with a SegmentationTarget.")
+        indices, region = segmentation_inputs(model, target, n_images)
+    elif top_k is not None or target_fn is not None:  # classes chosen in the graph
         indices = np.full(n_images, PREDICTED, np.int64)
     else:
         indices = class_indices(target, n_images, class_count(model))
@@ -226,10 +255,10 @@ def explain(
         raise ValueError(f"batch_size must be >= 1; got {batch_size}.")
 
     function = _function(
-        model, chosen_method, calls, input_index,
+        model, chosen_method, calls, grids, input_index,
         bool(guided or chosen_method.forces_guided), logits, target_fn, options,
         tuple(batch.shape[1:] for batch in batches), activations is not None, top_k,
-        jit_compile)
+        jit_compile, _region_kind(segment, region))
     parts = []
     for start in range(0, n_images, batch_size):
         window = slice(start, start + batch_size)
@@ -237,6 +266,8 @@ def explain(
         if activations is not None:
             args.append(activations[window])
         args += _array_options(options).values()
+        if region is not None:
+            args.append(region[window])
         part = tf.nest.map_structure(lambda t: t.numpy(), function(*args))
         if part["scores"].shape[0] != len(args[0]):
             raise ValueError(
@@ -246,9 +277,18 @@ def explain(
             )
         parts.append(part)
     merged = tf.nest.map_structure(lambda *arrays: np.concatenate(arrays), *parts)
-    if logits and len(model.outputs) == 1:
+    if segment:  # the region score reports the class it explains
+        merged["targets"] = indices
+    elif logits and len(model.outputs) == 1:
         _warn_if_probabilities(model, merged["predictions"])
     return _result(merged, model, chosen_method, calls, several, guided, input_index)
+
+
+def _region_kind(segment: bool, region) -> str | None:
+    """How a SegmentationTarget's region reaches the compiled function."""
+    if not segment:
+        return None
+    return "predicted" if region is None else "mask"
 
 
 def _check_top_k(top_k, target, several, activations, model) -> None:
@@ -311,33 +351,47 @@ def _array_options(options: dict[str, Any]) -> dict[str, np.ndarray]:
             if isinstance(options[name], np.ndarray)}
 
 
-def _function(model, method, calls, input_index, guided, logits, target_fn, options,
-              shapes, with_activations, top_k, jit_compile) -> Callable:
-    """The compiled function for this kind of call, traced once per input shape family."""
-    arrays = _array_options(options)  # passed as tensors: one trace for any values
+def _function(model, method, calls, grids, input_index, guided, logits, target_fn, options,
+              shapes, with_activations, top_k, jit_compile, region_kind=None) -> Callable:
+    """The compiled function for this kind of call, traced once per input shape family.
+
+    Arguments: the input batches, the class indices, the read layer's given output (with
+    `activations`), the array options (passed as tensors: one trace for any values),
+    and for a SegmentationTarget with a mask (`region_kind` "mask") the mask, so every
+    class and mask of one output shape share one trace."""
+    arrays = _array_options(options)
     settings = {name: ("array", value.shape) if name in arrays else value
                 for name, value in options.items()}
-    key = (method.name, tuple((c.path, c.ordinal) for c in calls), input_index, guided,
+    key = (method.name, tuple((c.path, c.ordinal) for c in calls), grids, input_index, guided,
            logits, None if target_fn is None else target_key(target_fn),
-           tuple(sorted(settings.items())), shapes, with_activations, top_k, jit_compile)
+           tuple(sorted(settings.items())), shapes, with_activations, top_k, jit_compile,
+           region_kind)
 
     def build() -> Callable:
-        probe = Probe(model, calls, guided=False, logits=logits)
-        guided_probe = Probe(model, calls, guided=True, logits=logits) if guided else None
+        probe = Probe(model, calls, guided=False, logits=logits, grids=grids)
+        guided_probe = (Probe(model, calls, guided=True, logits=logits, grids=grids)
+                        if guided else None)
         signature = [tf.TensorSpec((None, *shape), tf.float32) for shape in shapes]
         signature.append(tf.TensorSpec((None,), tf.int64))
         if with_activations:
-            signature.append(tf.TensorSpec((None, *calls[0].output_shape[1:]), tf.float32))
+            signature.append(tf.TensorSpec((None, *_read_shape(calls[0], grids[0])[1:]),
+                                           tf.float32))
         signature += [tf.TensorSpec(value.shape, tf.float32) for value in arrays.values()]
+        if region_kind == "mask":
+            signature.append(tf.TensorSpec((None, *model.outputs[0].shape[1:3]), tf.float32))
 
         def run(*args):
             inputs, indices = list(args[:len(shapes)]), args[len(shapes)]
             given = len(shapes) + 1 + int(with_activations)
             replacements = list(args[len(shapes) + 1:given]) or None
-            options = {**settings, **dict(zip(arrays, args[given:]))}
+            options = {**settings, **dict(zip(arrays, args[given:given + len(arrays)]))}
+            score_fn = target_fn
+            if region_kind is not None:
+                region = args[-1] if region_kind == "mask" else None
+                score_fn = lambda outputs: region_scores(outputs, indices, region)  # noqa: E731
             if top_k is None:
                 return method.compute(Run(probe, guided_probe, inputs, input_index, indices,
-                                          target_fn, replacements, dict(options)))
+                                          score_fn, replacements, dict(options)))
             # One forward pass picks the k best classes and, for CAM methods, gives the
             # layer's output; each class then runs only the part after the layer.
             first = probe(inputs)

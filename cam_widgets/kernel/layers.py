@@ -7,19 +7,25 @@ from dataclasses import dataclass
 
 import keras
 
-from cam_widgets.kernel.graph import LayerCall, leaf_calls
+from cam_widgets.kernel.graph import LayerCall
+from cam_widgets.kernel.sublayers import all_calls as leaf_calls
+from cam_widgets.kernel.tokens import find_grid
 
 LayerSpec = str | int | keras.layers.Layer | None
 
 
 @dataclass(frozen=True)
 class LayerInfo:
-    """A layer as `list_layers` shows it; `spatial` is True for a 4-D (B, h, w, C) output."""
+    """A layer as `list_layers` shows it; `spatial` is True for a 4-D (B, h, w, C) output
+    and for a token layer (B, N, D) whose patch grid was found: `grid` is then (h, w)
+    and `prefix_tokens` the tokens before the patches (class, register tokens)."""
 
     path: str
     class_name: str
     output_shape: tuple[int | None, ...]
     spatial: bool
+    grid: tuple[int, int] | None = None
+    prefix_tokens: int = 0
 
 
 def _is_spatial(call: LayerCall) -> bool:
@@ -46,16 +52,31 @@ def call_name(model: keras.Model, call: LayerCall, input_index: int = 0) -> str:
 def list_layers(model: keras.Model) -> list[LayerInfo]:
     """Every layer of `model` with its path (`outer/inner/layer`), in execution order.
 
-    Layers of nested models are listed under their model's name; a layer called several
-    times (a shared encoder) is listed once.
+    Layers of nested models are listed under their model's name, layers inside custom
+    layers under their host's path; a layer called several times (a shared encoder) is
+    listed once. Token layers are spatial with their patch grid (see `kernel.tokens`).
     """
     infos: dict[str, LayerInfo] = {}
-    for call in leaf_calls(model):
-        if call.path not in infos:
-            infos[call.path] = LayerInfo(
-                call.path, type(call.layer).__name__, call.output_shape, _is_spatial(call)
-            )
+    calls = leaf_calls(model)
+    for index, call in enumerate(calls):
+        if call.path in infos:
+            continue
+        grid = find_grid(call, calls[:index], _image_shape(model, call))
+        infos[call.path] = LayerInfo(
+            call.path, type(call.layer).__name__, call.output_shape,
+            _is_spatial(call) or grid is not None,
+            grid.size if grid else None, grid.prefix if grid else 0,
+        )
     return list(infos.values())
+
+
+def _image_shape(model: keras.Model, call: LayerCall) -> tuple[int | None, ...]:
+    """The shape of the image input feeding `call` (() if none is an image)."""
+    for index in sorted(call.inputs_used):
+        shape = tuple(model.inputs[index].shape)
+        if len(shape) == 4:
+            return shape
+    return ()
 
 
 def _branch_call(calls: list[LayerCall], input_index: int) -> LayerCall:

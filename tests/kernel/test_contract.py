@@ -16,10 +16,12 @@ from tests.conftest import fingerprint
 from tests.kernel.conftest import HUB, MORE_ZOO, hub_model, zoo_model
 from tests.kernel.helpers import RAMP, scale_gap_dense
 from tests.kernel.test_seed_scenarios import siamese, small_cnn
+from tests.kernel.vit_models import TinyViT, images as vit_images
 
 # Small settings for the perturbation methods, so the table stays cheap on the zoo.
 METHOD_OPTIONS = {"smoothgrad": {"n_samples": 2}, "scorecam": {"max_channels": 3},
                   "integrated_gradients": {"steps": 3}}
+NEEDS_ATTENTION = {"attention_rollout"}  # refused with a clear error by other models
 
 
 def method_options(method: str, side: int) -> dict:
@@ -32,6 +34,12 @@ def method_options(method: str, side: int) -> dict:
 def check_contract(model, images, method, **kwargs):
     batch = images[0] if isinstance(images, list) else images
     before = fingerprint(model, images)
+    if method in NEEDS_ATTENTION and not any(
+            isinstance(layer, keras.layers.MultiHeadAttention) for layer in model.layers):
+        with pytest.raises(ValueError, match="no keras.layers.MultiHeadAttention"):
+            explain(model, images, method=method, **kwargs)
+        assert fingerprint(model, images) == before, "explain changed the model"
+        return None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # coverage warnings: tested elsewhere
         res = explain(model, images, method=method, **method_options(method, batch.shape[1]),
@@ -46,6 +54,8 @@ def check_contract(model, images, method, **kwargs):
     if get_method(method).uses_layer:
         assert res.raw.shape[0] == n and res.raw.ndim in (3, 4)
         assert res.layer in {info.path for info in list_layers(model)}
+    elif method in NEEDS_ATTENTION:  # on the patch grid
+        assert res.raw.ndim == 3 and res.raw.shape[0] == n and res.layer is None
     else:
         assert res.raw.shape == batch.shape and res.layer is None
     assert fingerprint(model, images) == before, "explain changed the model"
@@ -76,7 +86,7 @@ def check_zoo_contract(model, method):
     size = model.inputs[0].shape[1]
     images = np.random.default_rng(0).random((2, size, size, 3), np.float32)
     res = check_contract(model, images, method, target=[3, 7])
-    if method != "smoothgrad":  # SmoothGrad picks noise; the others are deterministic
+    if res is not None and method != "smoothgrad":  # SmoothGrad picks noise; the others are deterministic
         assert res.targets.tolist() == [3, 7]
     if method == "gradcam":
         check_default_layer_before_collapse(model, res)
@@ -132,6 +142,8 @@ SEED_MODELS = {
     "mnist_cnn": lambda: (small_cnn(), np.random.default_rng(1).random((3, 28, 28, 1), np.float32), {}),
     "siamese": lambda: (siamese(), [np.random.default_rng(i).random((2, 16, 16, 3), np.float32)
                                     for i in (2, 3)], {"target": lambda out: out[:, 0], "input_index": 1}),
+    "vit_mean": lambda: (TinyViT("mean").model, vit_images(2), {}),
+    "vit_class_token": lambda: (TinyViT("token").model, vit_images(2), {"target": [0, 2]}),
 }
 
 

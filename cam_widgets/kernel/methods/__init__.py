@@ -10,6 +10,7 @@ from cam_widgets.kernel.methods.eigencam import EigenCAM
 from cam_widgets.kernel.methods.gradient import GuidedBackprop, Saliency, SmoothGrad
 from cam_widgets.kernel.methods.integrated_gradients import IntegratedGradients
 from cam_widgets.kernel.methods.occlusion import Occlusion
+from cam_widgets.kernel.methods.rollout import AttentionRollout
 from cam_widgets.kernel.methods.scorecam import ScoreCAM
 
 REGISTRY: dict[str, Method] = {}
@@ -35,7 +36,7 @@ def register(method: type[Method]) -> type[Method]:
 
 for _method in (GradCAM, GradCAMPlusPlus, LayerCAM, Saliency, SmoothGrad, GuidedBackprop,
                 GuidedGradCAM, HiResCAM, XGradCAM, ScoreCAM, EigenCAM, IntegratedGradients,
-                Occlusion):
+                Occlusion, AttentionRollout):
     register(_method)
 
 
