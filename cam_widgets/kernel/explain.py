@@ -7,7 +7,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import keras
 import numpy as np
@@ -345,6 +345,24 @@ def _repeat(tensor: tf.Tensor, times: int) -> tf.Tensor:
     return tf.repeat(tensor, times, axis=0)
 
 
+class CompiledKey(NamedTuple):
+    """What makes one compiled function: everything about a call but its values."""
+
+    method: str
+    layers: tuple[tuple[str, int], ...]  # (path, ordinal) of each read layer call
+    grids: tuple  # token grids of the read layers (None for spatial layers)
+    input_index: int
+    guided: bool
+    logits: bool
+    target: Any  # target_key of a callable target, else None
+    options: tuple[tuple[str, Any], ...]  # sorted; array options as ("array", shape)
+    shapes: tuple  # per-input image shapes
+    with_activations: bool
+    top_k: int | None
+    jit_compile: bool
+    region_kind: str | None  # how a SegmentationTarget's region is given
+
+
 def _array_options(options: dict[str, Any]) -> dict[str, np.ndarray]:
     """The options given as arrays (an image baseline, say), in name order."""
     return {name: options[name] for name in sorted(options)
@@ -362,10 +380,11 @@ def _function(model, method, calls, grids, input_index, guided, logits, target_f
     arrays = _array_options(options)
     settings = {name: ("array", value.shape) if name in arrays else value
                 for name, value in options.items()}
-    key = (method.name, tuple((c.path, c.ordinal) for c in calls), grids, input_index, guided,
-           logits, None if target_fn is None else target_key(target_fn),
-           tuple(sorted(settings.items())), shapes, with_activations, top_k, jit_compile,
-           region_kind)
+    key = CompiledKey(
+        method.name, tuple((c.path, c.ordinal) for c in calls), grids, input_index, guided,
+        logits, None if target_fn is None else target_key(target_fn),
+        tuple(sorted(settings.items())), shapes, with_activations, top_k, jit_compile,
+        region_kind)
 
     def build() -> Callable:
         probe = Probe(model, calls, guided=False, logits=logits, grids=grids)

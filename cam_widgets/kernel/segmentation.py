@@ -64,10 +64,12 @@ def refuse_class_target(model: keras.Model, target: Any) -> None:
     """An int (or None, or per-image ints) target on a dense output is ambiguous."""
     shape = tuple(model.outputs[0].shape)
     raise ValueError(
-        f"Model {model.name!r} has a dense output of shape {shape} (one value per pixel "
-        f"and class), so target={target!r} cannot name one score: a class index would "
-        "index the flattened pixels. Use `cam_widgets.SegmentationTarget(class_index, "
-        "mask=None)` to explain a class over its predicted pixels (or over a mask)."
+        f"Model {model.name!r} has a dense output of shape {shape}, not (batch, "
+        f"classes): one value per pixel and class, so target={target!r} cannot name one "
+        "score (a class index would index the flattened pixels). Pass a callable target "
+        "that returns one score per image, or `cam_widgets.SegmentationTarget("
+        "class_index, mask=None)` to explain a class over its predicted pixels (or over "
+        "a mask)."
     )
 
 
@@ -146,5 +148,8 @@ def default_dense_layer(model: keras.Model, input_index: int) -> LayerCall | Non
     if not before:
         return None
     smallest = min(call.output_shape[1] * call.output_shape[2] for call in before)
+    height, width = model.outputs[0].shape[1:3]
+    if height is not None and width is not None and height * width <= smallest:
+        return None  # no decoder after the bottleneck (a backbone): the usual last layer
     return [call for call in before
             if call.output_shape[1] * call.output_shape[2] == smallest][-1]

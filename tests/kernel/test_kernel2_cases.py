@@ -111,7 +111,7 @@ def test_3_every_method_works_under_mixed_precision(mixed_precision):
             assert field.dtype == np.float32 and np.isfinite(field).all(), method
         exact = explain(twin, images, method=method, target=[2, 5], **OPTIONS.get(method, {}))
         np.testing.assert_allclose(res.scores, exact.scores, rtol=2e-2, atol=2e-2)
-        np.testing.assert_allclose(res.maps, exact.maps, atol=0.1)
+        np.testing.assert_allclose(res.maps, exact.maps, atol=0.1, err_msg=method)
 
 
 # 4. channels_first ---------------------------------------------------------------------

@@ -219,8 +219,8 @@ def test_integrated_gradients_baseline_array_is_an_argument_not_a_constant(cnn, 
     for value in (0.1, 0.7):
         explain(cnn, images, method="integrated_gradients", target=CLASSES, steps=2,
                 baseline=np.full((28, 28, 1), value, np.float32))
-    new = [f for key, f in compiled_functions(cnn).items() if key[0] == "integrated_gradients"
-           and ("baseline", ("array", (28, 28, 1))) in key[6] and ("steps", 2) in key[6]]
+    new = [f for key, f in compiled_functions(cnn).items() if key.method == "integrated_gradients"
+           and ("baseline", ("array", (28, 28, 1))) in key.options and ("steps", 2) in key.options]
     assert len(compiled_functions(cnn)) == before + 1 and len(new) == 1
     assert new[0].experimental_get_tracing_count() == 1
 
