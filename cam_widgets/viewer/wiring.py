@@ -1,0 +1,244 @@
+"""Wires the facade's traits to the controls, the session and the page's words."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from typing import Any
+
+import ipywidgets as widgets
+import numpy as np
+
+from cam_widgets import render
+from cam_widgets.viewer import compose, controls
+from cam_widgets.viewer.controls import Binding, ignore, same
+from cam_widgets.viewer.explainer import Explanation
+from cam_widgets.viewer.labels import looks_like_probabilities, method_caption
+from cam_widgets.viewer.layout import Layout
+from cam_widgets.viewer.painter import Painter
+from cam_widgets.viewer.session import Session
+from cam_widgets.viewer.transport import CanvasTransport
+from cam_widgets.viewer.words import Words
+
+SAVE_AFTER = 0.6  # seconds of quiet before the saved picture and download link refresh
+
+
+class Wiring:
+    """Holds the parts of one viewer and routes setting changes between them."""
+
+    def __init__(self, viewer: Any, kernel: Any, transport: CanvasTransport,
+                 cache_size: int) -> None:
+        self.viewer, self.kernel, self.transport = viewer, kernel, transport
+        self.canvases = transport.canvases
+        self.error_text, self.last_error = "", None
+        self.layers = [info for info in kernel.list_layers(viewer.model) if info.spatial]
+        self.inputs = _model_inputs(viewer.model)
+        self.n_classes = _output_classes(viewer.model)
+        self.painter = Painter(transport)
+        self.session = Session(kernel, viewer.model, self.painter, lambda: viewer.settings,
+                               self._done, self._failed, self._busy, cache_size)
+        self.controls = controls.build()
+        self.words = Words(self)
+        self.follow = widgets.Checkbox(viewer.target is None, indent=False,
+                                       description="new image: explain its top class")
+        self.layout = Layout(transport, controls.groups(self.controls, {
+            "target": [self.words.top5, self.follow]}), self.png)
+        self.class_label, self.caption = self.layout.class_label, self.layout.caption
+        self.status, self.error_box = self.layout.status, self.layout.error_box
+        self.download, self.top5_buttons = self.layout.download, self.words.buttons
+        self._fill_options()
+        self._bind()
+        self._save_timer: asyncio.TimerHandle | None = None
+        self._adjusting = False
+        transport.on_client_ready(transport.redraw)
+
+    # ------------------------------------------------------------------ controls
+    def _fill_options(self) -> None:
+        c, v = self.controls, self.viewer
+        c["method"].options = list(self.kernel.method_names())
+        c["input"].options = [(f"{i}: {name} {shape[1:]}", i)
+                              for i, (name, shape, _) in enumerate(self.inputs)]
+        c["input"].layout.display = None if len(self.inputs) > 1 else "none"
+        c["layer"].options = [(f"{i.path} · {'×'.join(map(str, i.output_shape[1:3]))}", i.path)
+                              for i in self.layers]
+        c["depth"].max = max(len(self.layers) - 1, 0)
+        c["image"].layout.display = "none"
+        self.words.fill_classes()
+        for name in ("method", "opacity", "colormap", "scale", "guided", "input"):
+            c[name].value = getattr(v, {"input": "input_index"}.get(name, name))
+
+    def _bind(self) -> None:
+        c, v = self.controls, self.viewer
+        paths = [i.path for i in self.layers]
+        self.bindings = [
+            Binding(c["image"], v, "image_index", int, same),
+            Binding(c["input"], v, "input_index", int, same),
+            Binding(c["method"], v, "method", str, same),
+            Binding(c["guided"], v, "guided", bool, same),
+            Binding(c["layer"], v, "layer", lambda p: ignore() if p is None else p,
+                    lambda p: p if p in paths else None),
+            Binding(c["depth"], v, "layer", lambda i: paths[i] if paths else ignore(),
+                    lambda p: paths.index(p) if p in paths else ignore()),
+            Binding(c["target"], v, "target", self.words.parse_class, self.words.class_text),
+            Binding(c["opacity"], v, "opacity", float, same),
+            Binding(c["colormap"], v, "colormap", str, same),
+            Binding(c["scale"], v, "scale", str, same),
+        ]
+
+    def refresh_controls(self) -> None:
+        c, v = self.controls, self.viewer
+        method = self.kernel.get_method(v.method)
+        c["guided"].disabled = bool(method.forces_guided)
+        if method.forces_guided and not c["guided"].value:
+            self.bindings[3].show(True)
+        c["layer"].disabled = c["depth"].disabled = not method.uses_layer or not self.layers
+        c["target"].disabled = callable(v.target) or self.n_classes is None
+        self.follow.disabled = callable(v.target)
+        for binding in self.bindings:
+            binding.show(getattr(v, binding.setting))
+
+    # ------------------------------------------------------------------ settings
+    def setting_changed(self, name: str, recompute: bool) -> None:
+        if self._adjusting:
+            return
+        v = self.viewer
+        if name == "image_index" and not callable(v.target) and self.follow.value:
+            self._adjust(target=None)
+        self.refresh_controls()
+        if self.session.images is None:
+            return
+        if recompute:
+            self.session.scheduler.request()
+        elif name == "opacity":
+            self.painter.set_opacity(v.opacity)
+            self._schedule_save()
+        else:
+            self.session.repaint()
+            self._show_colour_bar()
+            self._schedule_save()
+
+    def _adjust(self, **values: Any) -> None:
+        """Set traits without triggering another computation."""
+        self._adjusting = True
+        try:
+            for key, value in values.items():
+                setattr(self.viewer, key, value)
+        finally:
+            self._adjusting = False
+
+    def new_images(self) -> None:
+        v, images = self.viewer, self.session.images
+        c = self.controls["image"]
+        c.max = max(len(images) - 1, 0)
+        c.layout.display = None if len(images) > 1 else "none"
+        self._adjust(image_index=0, target=v.target if callable(v.target) or not self.follow.value
+                     else None)
+        self.refresh_controls()
+        self.session.scheduler.request()
+
+    # ------------------------------------------------------------------ session callbacks
+    def _done(self, e: Explanation) -> None:
+        v, done = self.viewer, e.settings
+        asked = v.settings
+        if (asked.image_index, asked.input_index, asked.method, asked.guided) == (
+                done.image_index, done.input_index, done.method, done.guided):
+            update = {}
+            if asked.layer is None and done.layer is not None:
+                update["layer"] = done.layer
+            if asked.target is None and not callable(done.target):
+                update["target"] = done.target
+            self._adjust(**update)
+        if self.n_classes is None and e.predictions is not None and not callable(done.target):
+            self.n_classes = int(e.predictions.shape[-1])
+            self.words.fill_classes()
+        self.error_text = ""
+        self.layout.set_error("")
+        self.layout.fit(*self.painter.frame.image.shape[:2])
+        self.refresh_controls()
+        self.words.explained(e)
+        self._show_colour_bar()
+        self._schedule_save()
+
+    def _failed(self, error: BaseException) -> None:
+        self.last_error = error
+        text = str(error) if isinstance(error, (ValueError, TypeError)) else (
+            f"{type(error).__name__}: {error}")
+        self.error_text = text or type(error).__name__
+        self.layout.set_error(self.error_text)
+        self.status.value = "could not explain this setting (see below); change a control to retry"
+        self.words.explained(None)
+        self._show_colour_bar()
+
+    def _busy(self, busy: bool) -> None:
+        self.layout.dim(("heatmap", "overlay"), busy)
+        if busy:
+            self.status.value = f"computing {html.escape(self.words.describe())} …"
+
+    # ------------------------------------------------------------------ pictures
+    def _show_colour_bar(self) -> None:
+        colours = getattr(self.session, "bar_colours", None) if self.session.shown else None
+        frame = self.painter.frame
+        if colours is None or frame is None:
+            self.layout.colour_bar.value = b""
+            return
+        width = max(frame.image.shape[1], 128)
+        self.layout.colour_bar.value = render.encode_png(compose.colour_bar(colours, width))
+
+    def figure(self) -> np.ndarray:
+        frame = self.painter.frame
+        if frame is None:
+            raise RuntimeError("nothing is drawn yet: call show(image) first")
+        colours = getattr(self.session, "bar_colours", None) if self.session.shown else None
+        return compose.figure(frame.image, frame.heat, frame.overlay,
+                              self.words.figure_captions(), colours)
+
+    def png(self) -> bytes | None:
+        try:
+            return render.encode_png(self.viewer.snapshot())
+        except RuntimeError:
+            return None
+
+    def _schedule_save(self) -> None:
+        if self._save_timer is not None:
+            self._save_timer.cancel()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._save_timer = None
+            return  # scripts: refreshed by flush()
+        self._save_timer = loop.call_later(SAVE_AFTER, self.save_picture)
+
+    def save_picture(self) -> None:
+        """Refresh the download link and the saved notebook's picture to the current view."""
+        self._save_timer = None
+        png = self.png()
+        self.layout.set_download(png, "cam_view.png")
+        self.layout.widget.update_saved_picture()
+
+    def flush(self) -> None:
+        self.session.scheduler.flush()
+        if self._save_timer is not None:
+            self._save_timer.cancel()
+            self.save_picture()
+
+
+def _model_inputs(model: Any) -> list[tuple[str, tuple, int | None]]:
+    try:
+        refs = list(model.inputs)
+    except (AttributeError, ValueError):
+        return [("input", (), None)]
+    return [(getattr(r, "name", f"input_{i}"), tuple(r.shape), r.shape[-1])
+            for i, r in enumerate(refs)] or [("input", (), None)]
+
+
+def _output_classes(model: Any) -> int | None:
+    try:
+        outputs = list(model.outputs)
+    except (AttributeError, ValueError):
+        return None
+    if len(outputs) == 1 and len(outputs[0].shape) == 2:
+        return outputs[0].shape[-1]
+    return None
+
+
+__all__ = ["Wiring", "looks_like_probabilities", "method_caption"]
