@@ -30,14 +30,6 @@ class Explanation:
     signed: bool = False  # values keep their sign (zero means "no effect")
 
 
-def signed_map(result: Any, method: Any, guided: bool) -> bool:
-    """Whether the kernel's map is signed: `ExplainResult.signed` once the method
-    contract provides it; until then guided gradients (asked or forced) are the signed ones."""
-    if hasattr(result, "signed"):
-        return bool(result.signed)
-    return bool(guided or method.forces_guided)
-
-
 def display_values(result: Any, signed: bool, size: tuple[int, int]) -> np.ndarray:
     """The first image's unnormalised map at `size`: a CAM after its ReLU, the input
     gradient's channel mean when signed, else its largest magnitude over channels."""
@@ -141,7 +133,7 @@ class Explainer:
             note = ""
             if coverage is not None and not getattr(coverage, "complete", True):
                 note = "guided ReLU: " + coverage.summary().splitlines()[0]
-            signed = signed_map(res, self.kernel.get_method(s.method), s.guided)
+            signed = bool(res.signed)
             explanation = Explanation(
                 resolved,
                 heat,

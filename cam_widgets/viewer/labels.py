@@ -11,27 +11,15 @@ import numpy as np
 
 from cam_widgets.viewer.compose import format_value
 
-#: What a bright pixel means, per method, until every method declares its own `caption`.
-_CAPTIONS = {
-    "gradcam": "red: regions whose features raise the class score (Grad-CAM, ReLU)",
-    "gradcam++": "red: regions whose features raise the class score (Grad-CAM++)",
-    "layercam": "red: positions whose features raise the class score (LayerCAM)",
-    "saliency": "bright: pixels whose change moves the score most (|gradient|)",
-    "smoothgrad": "bright: pixels whose change moves the score most, averaged over noise",
-    "guided_backprop": "red raises the score, blue lowers it (guided gradient, signed)",
-    "guided_gradcam": "red raises the score, blue lowers it (guided gradient x Grad-CAM)",
-}
-_SIGNED = "red raises the score, blue lowers it, white: no effect (signed map)"
+_SIGNED_SUFFIX = "; with guided ReLU the map is signed: red raises the score, blue lowers it"
 
 
 def method_caption(method: Any, signed: bool) -> str:
-    """One line saying what the map of `method` means."""
-    declared = getattr(method, "caption", None)  # the method contract's field, once merged
-    if declared:
-        return str(declared)
-    if signed and method.name not in ("guided_backprop", "guided_gradcam"):
-        return _SIGNED
-    return _CAPTIONS.get(method.name, f"the {method.name} map")
+    """One line saying what the map of `method` means (its contract's `caption`), and
+    that it is signed when guided gradients made it so."""
+    if signed and not method.signed_map(False):
+        return method.caption + _SIGNED_SUFFIX
+    return method.caption
 
 
 class ClassNames:

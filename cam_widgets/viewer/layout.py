@@ -86,7 +86,7 @@ class Layout:
         panels = _row([self.boxes[p] for p in PANELS], width="100%", flex_flow="row nowrap")
         self.widget = CamView(png, children=[
             widgets.HTML(_CSS), self.class_label, self.caption, panels,
-            *transport.widgets[len(PANELS):], self.status, self.error_box, controls,
+            self.status, self.error_box, controls,
             self.download,
         ])
         self.widget.add_class("cam-widgets-view")

@@ -35,19 +35,15 @@ class CanvasTransport:
         self.canvases = {name: Canvas(width=1, height=1) for name in PANELS}
         # Redraws for a browser that connects later start with a command on this canvas,
         # so that ipycanvas sends a "switch canvas" before drawing on a panel (without one
-        # the new page has no current canvas: ipycanvas issue #322). Never shown.
-        self._switcher = Canvas(width=1, height=1, layout=widgets.Layout(display="none"))
+        # the new page has no current canvas: ipycanvas issue #322). Never placed in the
+        # page: its model exists in every browser that shows the view, which is enough.
+        self._switcher = Canvas(width=1, height=1)
         self._sources: dict[str, widgets.Image | None] = {"image": None, "heatmap": None}
         self._opacity = 0.5
         self.bytes_sent = 0
         self._client_ready: list[Callable[[], None]] = []
         for canvas in self.canvases.values():
             canvas.on_client_ready(self._on_client_ready)
-
-    @property
-    def widgets(self) -> list[widgets.DOMWidget]:
-        """The widgets to place in the page: the three canvases, then a hidden helper."""
-        return [*self.canvases.values(), self._switcher]
 
     @property
     def size(self) -> tuple[int, int]:
