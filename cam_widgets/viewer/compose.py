@@ -173,5 +173,7 @@ def figure(
 
 
 def blend_overlay(image: np.ndarray, heat: np.ndarray, opacity: float) -> np.ndarray:
-    """The overlay panel as the browser draws it: image, then heatmap at `opacity`."""
-    return render.blend(image, heat, opacity)
+    """The overlay panel as the browser draws it: image, then heatmap at `opacity`. A
+    canvas keeps its global alpha in 8 bits, so the opacity is rounded to 1/255 first
+    (Chromium's pixels then match within one level)."""
+    return render.blend(image, heat, round(float(opacity) * 255) / 255)

@@ -17,7 +17,11 @@ from traitlets import HasTraits
 from cam_widgets import render
 from cam_widgets.viewer.compose import AUTO
 
-_FULL = widgets.Layout(width="100%", min_width="0")
+def _full() -> widgets.Layout:
+    """A fresh full-width layout (a Layout shared by two widgets would hide both)."""
+    return widgets.Layout(width="100%", min_width="0")
+
+
 _STYLE = {"description_width": "92px"}
 WHAT, HOW = "what to explain", "how to show it"
 
@@ -39,32 +43,32 @@ def _colormaps() -> list[tuple[str, str]]:
 TABLE: tuple[Control, ...] = (
     Control("image", "image_index", WHAT,
             lambda: widgets.IntSlider(0, min=0, max=0, description="image", style=_STYLE,
-                                      layout=_FULL)),
+                                      layout=_full())),
     Control("input", "input_index", WHAT,
             lambda: widgets.Dropdown(options=[("0", 0)], value=0, description="explain input",
-                                     style=_STYLE, layout=_FULL)),
+                                     style=_STYLE, layout=_full())),
     Control("method", "method", WHAT,
             lambda: widgets.Dropdown(options=["gradcam"], description="method", style=_STYLE,
-                                     layout=_FULL)),
+                                     layout=_full())),
     Control("guided", "guided", WHAT,
-            lambda: widgets.Checkbox(False, indent=False, layout=_FULL,
+            lambda: widgets.Checkbox(False, indent=False, layout=_full(),
                                      description="guided ReLU (only positive gradients flow back)")),
     Control("layer", "layer", WHAT,
             lambda: widgets.Dropdown(options=[], value=None, description="layer", style=_STYLE,
-                                     layout=_FULL)),
+                                     layout=_full())),
     Control("depth", "layer", WHAT,
             lambda: widgets.IntSlider(0, min=0, max=0, description="depth", style=_STYLE,
-                                      readout=False, layout=_FULL)),
+                                      readout=False, layout=_full())),
     Control("target", "target", WHAT,
             lambda: widgets.Combobox(placeholder="type a class name or index", options=(),
                                      description="class", ensure_option=False,
-                                     continuous_update=False, style=_STYLE, layout=_FULL)),
+                                     continuous_update=False, style=_STYLE, layout=_full())),
     Control("opacity", "opacity", HOW,
             lambda: widgets.FloatSlider(0.5, min=0.0, max=1.0, step=0.05,
-                                        description="opacity", style=_STYLE, layout=_FULL)),
+                                        description="opacity", style=_STYLE, layout=_full())),
     Control("colormap", "colormap", HOW,
             lambda: widgets.Dropdown(options=_colormaps(), value=AUTO, description="colormap",
-                                     style=_STYLE, layout=_FULL)),
+                                     style=_STYLE, layout=_full())),
     Control("scale", "scale", HOW,
             lambda: widgets.ToggleButtons(
                 options=[("each map", "map"), ("shared", "shared")], value="map",

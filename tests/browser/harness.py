@@ -427,7 +427,8 @@ def wait_for_pixels(canvases: Locator, expected: np.ndarray | Callable[[np.ndarr
             break
         time.sleep(0.1)
     if callable(expected):
-        raise AssertionError("canvas pixels never satisfied the predicate")
+        raise AssertionError("canvas pixels never satisfied the predicate "
+                             + getattr(expected, "last", ""))
     if pixels.shape != expected.shape:
         raise AssertionError(f"canvas shape {pixels.shape}, expected {expected.shape}")
     diff = np.abs(pixels.astype(int) - expected.astype(int))

