@@ -257,7 +257,7 @@ def test_a_burst_of_slider_moves_ends_in_a_few_computations_of_the_latest(
     monkeypatch.setattr(viewer_module, "load_kernel", lambda: kernel)
 
     async def drag() -> CamViewer:
-        viewer = CamViewer(model)
+        viewer = CamViewer(model, prefetch=False)
         viewer.show(images)
         viewer.follow.value = False
         kernel.calls.clear()
@@ -290,7 +290,7 @@ def test_while_computing_a_busy_line_shows_and_opacity_still_repaints(
     monkeypatch.setattr(viewer_module, "load_kernel", lambda: kernel)
 
     async def scenario() -> tuple[str, int, CamViewer]:
-        viewer = CamViewer(model)
+        viewer = CamViewer(model, prefetch=False)
         viewer.show(images[0])
         viewer.target = (viewer.settings.target + 1) % 5
         await asyncio.sleep(0.05)
@@ -349,7 +349,7 @@ def test_latest_wins_scheduler_without_widgets():
 
 def test_snapshot_in_a_running_loop_applies_pending_changes(model, images, kernel, wire):
     async def scenario() -> CamViewer:
-        viewer = CamViewer(model)
+        viewer = CamViewer(model, prefetch=False)
         viewer.show(images[0])
         viewer.controls["layer"].value = "conv_a"
         viewer.snapshot()  # a cell that changes a control and then reads the view
@@ -602,3 +602,36 @@ def test_kernel_namespace_is_what_the_viewer_uses():
     real = _REAL_KERNEL()
     assert isinstance(real, SimpleNamespace)
     assert {"explain", "list_layers", "method_names", "get_method"} <= set(vars(real))
+
+
+# ------------------------------------------------------------------ pre-tracing
+def test_after_a_map_the_next_likely_actions_are_computed_in_the_background(
+    model, images, kernel, wire
+):
+    async def scenario() -> tuple[CamViewer, int, list]:
+        viewer = CamViewer(model)  # prefetch=None: on, as there is a running loop
+        viewer.show(images[0])
+        first_paint = len(wire.messages)  # the first picture came before any pre-tracing
+        while viewer.prefetcher.busy:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.01)  # the results are stored through the loop
+        done = [s for s, _ in viewer.prefetcher.done]
+        made = len(kernel.calls)
+        predictions = model.predict(images[:1], verbose=0)[0]
+        runner_up = int(np.argsort(-predictions)[1])
+        viewer.target = runner_up  # the runner-up class: already computed
+        viewer.target = int(np.argmax(predictions))
+        viewer.guided = True  # the guided toggle: already computed
+        viewer.guided = False
+        viewer.layer = "pool"  # the neighbouring layer in the menu: already computed
+        await viewer.wait()
+        assert len(kernel.calls) == made, [(c["target"], c.get("layer"), c["guided"], c.get("activations") is None) for c in kernel.calls]
+        return viewer, first_paint, done
+
+    viewer, first_paint, done = asyncio.run(scenario())
+    assert first_paint == 1
+    assert [(s.target == viewer.target, s.guided, s.layer) for s in done] == [
+        (False, False, "conv_b"), (True, True, "conv_b"), (True, False, "pool")]
+    np.testing.assert_allclose(
+        viewer.current_map, expected_map(model, images[0], layer="pool"), atol=1e-5
+    )

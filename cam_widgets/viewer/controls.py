@@ -70,11 +70,10 @@ TABLE: tuple[Control, ...] = (
             lambda: widgets.Dropdown(options=_colormaps(), value=AUTO, description="colormap",
                                      style=_STYLE, layout=_full())),
     Control("scale", "scale", HOW,
-            lambda: widgets.ToggleButtons(
-                options=[("each map", "map"), ("shared", "shared")], value="map",
-                description="scale", style={**_STYLE, "button_width": "80px"},
-                tooltips=["each map stretched to its own peak",
-                          "one scale for all classes of this image and layer"])),
+            lambda: widgets.Dropdown(
+                options=[("each map to its own peak", "map"),
+                         ("shared by the classes of this image", "shared")],
+                value="map", description="scale", style=_STYLE, layout=_full())),
 )
 
 

@@ -58,8 +58,11 @@ class Explainer:
         images: ImageSet,
         cache_size: int = 32,
         activation_cache_size: int = 8,
+        traced: set[tuple] | None = None,
     ) -> None:
         self.kernel = kernel
+        #: the kinds of kernel call made so far (`trace_key`), shared by a viewer's shows
+        self.traced = set() if traced is None else traced
         self.model = model
         self.images = images
         self.results = LRU(cache_size)
@@ -97,8 +100,19 @@ class Explainer:
             ),
         )
 
+    def trace_key(self, s: Settings) -> tuple:
+        """What decides which compiled function a job for `s` runs (so what it traces):
+        input, layer, method, guided, and whether it starts from cached activations."""
+        s = self.resolve(s)
+        uses_layer = self.uses_layer(s.method)
+        from_activations = uses_layer and s.layer is not None and (
+            (s.image_index, s.input_index, s.layer) in self.activations)
+        return (s.input_index, s.layer if uses_layer else None, s.method, bool(s.guided),
+                bool(from_activations), callable(s.target))
+
     def job(self, s: Settings) -> Callable[[], tuple[Explanation, np.ndarray | None]]:
         """A kernel call for these settings, to run on any thread; `store` its result."""
+        self.traced.add(self.trace_key(s))
         s = self.resolve(s)
         uses_layer = self.uses_layer(s.method)
         display_size = self.images.display(s.image_index, s.input_index).shape[:2]

@@ -52,6 +52,8 @@ class CamViewer(HasTraits):
     layer, method, target, guided, opacity, colormap, scale, input_index :
         the starting settings (traits of the same names; see `Settings`).
     max_display : longest side of the image as shown; cache_size : maps kept.
+    prefetch : pre-trace the next likely actions in the background after each new map
+        (None: only in a notebook, i.e. with a running event loop).
     """
 
     transport_class: type[CanvasTransport] = CanvasTransport  # tests swap in a recorder
@@ -82,6 +84,7 @@ class CamViewer(HasTraits):
         scale: str = "map",
         max_display: int = 448,
         cache_size: int = 32,
+        prefetch: bool | None = None,
     ) -> None:
         self.model, self.preprocess = model, preprocess
         self._kernel = load_kernel()
@@ -90,7 +93,8 @@ class CamViewer(HasTraits):
         super().__init__(method=method, layer=layer, target=target, guided=bool(guided),
                          opacity=float(opacity), colormap=colormap, scale=scale,
                          input_index=int(input_index))
-        self._wiring = Wiring(self, self._kernel, self.transport_class(), int(cache_size))
+        self._wiring = Wiring(self, self._kernel, self.transport_class(), int(cache_size),
+                              prefetch)
         self.observe(self._on_setting, names=list(EFFECTS))
 
     # ------------------------------------------------------------------ validation
@@ -203,7 +207,7 @@ class CamViewer(HasTraits):
     def __getattr__(self, name: str) -> Any:
         # the page's parts, for notebooks and tests: controls, canvases, status, ...
         if name in ("controls", "canvases", "status", "class_label", "caption", "top5_buttons",
-                    "error_box", "transport", "download", "follow", "layout"):
+                    "error_box", "transport", "download", "follow", "layout", "prefetcher"):
             wiring = self.__dict__.get("_wiring")
             if wiring is not None:
                 return getattr(wiring, name)

@@ -76,6 +76,7 @@ class Layout:
         self.colour_bar = widgets.Image(format="png", layout=widgets.Layout(width="100%"))
         self.download = widgets.HTML()
         self.boxes: dict[str, widgets.Box] = {}
+        self.panel_px = PANEL_PX
         for name, canvas in transport.canvases.items():
             parts: list[widgets.Widget] = [canvas, widgets.HTML(f"<small>{name}</small>")]
             if name == "heatmap":
@@ -96,8 +97,9 @@ class Layout:
         (pixelated), at most PANEL_PX; the page may shrink them further."""
         scale = PANEL_PX / max(height, width)
         scale = float(int(scale)) if scale >= 1 else scale
+        self.panel_px = round(width * scale)
         for box in self.boxes.values():
-            box.layout.max_width = f"{round(width * scale)}px"
+            box.layout.max_width = f"{self.panel_px}px"
             if scale >= 1:
                 box.add_class(_PIXELATED)
             else:

@@ -30,6 +30,7 @@ class Session:
         self._settings, self._on_done, self._on_error = settings, on_done, on_error
         self._on_busy = on_busy
         self.cache_size = cache_size
+        self.traced: set[tuple] = set()  # kinds of kernel call made (prefetch skips them)
         self.images: ImageSet | None = None
         self.explainer: Explainer | None = None
         self.shown: Explanation | None = None
@@ -39,7 +40,8 @@ class Session:
 
     def load(self, images: ImageSet) -> None:
         self.images = images
-        self.explainer = Explainer(self.kernel, self.model, images, self.cache_size)
+        self.explainer = Explainer(self.kernel, self.model, images, self.cache_size,
+                                   traced=self.traced)
         self.shown = self.shown_image = None
 
     def clear(self) -> None:

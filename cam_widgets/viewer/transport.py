@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 import ipywidgets as widgets
 import numpy as np
 from ipycanvas import Canvas, hold_canvas
+from ipywidgets.widgets.trait_types import bytes_serialization
 from PIL import Image
+from traitlets import Bytes
 
 __all__ = ["PANELS", "MOUSE_EVENTS", "CanvasTransport", "RecordingTransport", "Sent"]
 
@@ -28,11 +30,22 @@ PANELS = ("image", "heatmap", "overlay")
 MOUSE_EVENTS = ("down", "move", "up", "out")
 
 
+class SavedCanvas(Canvas):
+    """An ipycanvas Canvas whose browser sends its pixels back (`sync_image_data`), so a
+    notebook saved with its widget state draws them again without a kernel. The pixels
+    are not echoed back to the browser (they came from it): no image data goes out."""
+
+    image_data = Bytes(default_value=None, allow_none=True, read_only=True).tag(
+        sync=True, echo_update=False, **bytes_serialization
+    )
+
+
 class CanvasTransport:
     """Draws on three ipycanvas canvases; forwards their mouse events."""
 
     def __init__(self) -> None:
-        self.canvases = {name: Canvas(width=1, height=1) for name in PANELS}
+        self.canvases = {name: SavedCanvas(width=1, height=1, sync_image_data=True)
+                         for name in PANELS}
         # Redraws for a browser that connects later start with a command on this canvas,
         # so that ipycanvas sends a "switch canvas" before drawing on a panel (without one
         # the new page has no current canvas: ipycanvas issue #322). Never placed in the

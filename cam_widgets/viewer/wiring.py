@@ -16,6 +16,7 @@ from cam_widgets.viewer.explainer import Explanation
 from cam_widgets.viewer.labels import looks_like_probabilities, method_caption
 from cam_widgets.viewer.layout import Layout
 from cam_widgets.viewer.painter import Painter
+from cam_widgets.viewer.prefetch import Prefetcher, likely_next
 from cam_widgets.viewer.session import Session
 from cam_widgets.viewer.transport import CanvasTransport
 from cam_widgets.viewer.words import Words
@@ -27,7 +28,7 @@ class Wiring:
     """Holds the parts of one viewer and routes setting changes between them."""
 
     def __init__(self, viewer: Any, kernel: Any, transport: CanvasTransport,
-                 cache_size: int) -> None:
+                 cache_size: int, prefetch: bool | None) -> None:
         self.viewer, self.kernel, self.transport = viewer, kernel, transport
         self.canvases = transport.canvases
         self.error_text, self.last_error = "", None
@@ -35,14 +36,16 @@ class Wiring:
         self.inputs = _model_inputs(viewer.model)
         self.n_classes = _output_classes(viewer.model)
         self.painter = Painter(transport)
+        self.prefetcher, self._prefetch = Prefetcher(), prefetch
         self.session = Session(kernel, viewer.model, self.painter, lambda: viewer.settings,
                                self._done, self._failed, self._busy, cache_size)
         self.controls = controls.build()
         self.words = Words(self)
         self.follow = widgets.Checkbox(viewer.target is None, indent=False,
                                        description="new image: explain its top class")
+        self.depth_label = widgets.HTML()
         self.layout = Layout(transport, controls.groups(self.controls, {
-            "target": [self.words.top5, self.follow]}), self.png)
+            "depth": [self.depth_label], "target": [self.words.top5, self.follow]}), self.png)
         self.class_label, self.caption = self.layout.class_label, self.layout.caption
         self.status, self.error_box = self.layout.status, self.layout.error_box
         self.download, self.top5_buttons = self.layout.download, self.words.buttons
@@ -96,6 +99,12 @@ class Wiring:
         self.follow.disabled = callable(v.target)
         for binding in self.bindings:
             binding.show(getattr(v, binding.setting))
+        paths = [i.path for i in self.layers]
+        if v.layer in paths:
+            at = paths.index(v.layer)
+            size = "×".join(map(str, self.layers[at].output_shape[1:3]))
+            self.depth_label.value = (f"<small>depth {at + 1} of {len(paths)}: "
+                                      f"{html.escape(str(v.layer))} · {size}</small>")
 
     # ------------------------------------------------------------------ settings
     def setting_changed(self, name: str, recompute: bool) -> None:
@@ -158,6 +167,24 @@ class Wiring:
         self.words.explained(e)
         self._show_colour_bar()
         self._schedule_save()
+        if e.source != "cached":
+            self._pretrace(e)
+
+    def _pretrace(self, e: Explanation) -> None:
+        """Queue the next likely actions' kernel calls (see `prefetch`)."""
+        enabled = self._prefetch
+        if enabled is None:
+            try:
+                asyncio.get_running_loop()
+                enabled = True
+            except RuntimeError:
+                enabled = False
+        if not enabled or self.session.explainer is None:
+            return
+        method = self.kernel.get_method(e.settings.method)
+        todo = likely_next(e.settings, e.predictions, [i.path for i in self.layers],
+                           method.uses_layer, method.forces_guided)
+        self.prefetcher.start(self.session.explainer, todo)
 
     def _failed(self, error: BaseException) -> None:
         self.last_error = error
@@ -181,7 +208,7 @@ class Wiring:
         if colours is None or frame is None:
             self.layout.colour_bar.value = b""
             return
-        width = max(frame.image.shape[1], 128)
+        width = self.layout.panel_px
         self.layout.colour_bar.value = render.encode_png(compose.colour_bar(colours, width))
 
     def figure(self) -> np.ndarray:
