@@ -96,3 +96,12 @@ def test_figure_is_captions_then_enlarged_panels_then_the_colour_bar():
     assert (bar_row[:192, :3] == 255).all() and (bar_row[384:, :3] == 255).all()
     # the browser's 8-bit alpha: opacity 0.5 is drawn as 128/255
     np.testing.assert_array_equal(overlay, render.blend(image, heat, 128 / 255))
+
+
+@pytest.mark.parametrize("name", ["jet", "viridis", "RdBu_r", "gray", "turbo"])
+def test_heatmap_table_lookup_equals_matplotlib_pixel_for_pixel(name):
+    values = np.concatenate([np.random.default_rng(1).random((40, 40)),
+                             np.linspace(0, 1, 1600).reshape(40, 40)]).astype(np.float32)
+    colours = compose.ColourScale(name, 0.0, 1.0, False)
+    np.testing.assert_array_equal(compose.heatmap(values, colours),
+                                  render.colorize(values, name))

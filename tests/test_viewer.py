@@ -49,8 +49,9 @@ class CountingKernel:
     def __init__(self, delay: float = 0.0) -> None:
         real = _REAL_KERNEL()
         self._explain = real.explain
-        self.list_layers, self.method_names, self.get_method = (
+        self.list_layers, self.main_layers, self.method_names, self.get_method = (
             real.list_layers,
+            real.main_layers,
             real.method_names,
             real.get_method,
         )
@@ -601,7 +602,8 @@ def test_constructor_rejects_unknown_method_and_colormap(model, kernel):
 def test_kernel_namespace_is_what_the_viewer_uses():
     real = _REAL_KERNEL()
     assert isinstance(real, SimpleNamespace)
-    assert {"explain", "list_layers", "method_names", "get_method"} <= set(vars(real))
+    assert {"explain", "list_layers", "main_layers", "method_names", "get_method"} <= set(
+        vars(real))
 
 
 # ------------------------------------------------------------------ pre-tracing

@@ -91,9 +91,21 @@ def colour_scale(
     return ColourScale(name, low, float(values.max()) if values.size else 0.0, False)
 
 
+@lru_cache(maxsize=32)
+def _table(colormap: str) -> np.ndarray:
+    """The colormap's 256 colours as RGBA bytes (`render.colorize` of 256 steps)."""
+    return render.colorize(((np.arange(256, dtype=np.float32) + 0.5) / 256)[None], colormap)[0]
+
+
 def heatmap(values: np.ndarray, colours: ColourScale) -> np.ndarray:
-    """(H, W) values -> opaque RGBA uint8 through the scale's colormap."""
-    return render.colorize(colours.unit(np.asarray(values, dtype=np.float32)), colours.colormap)
+    """(H, W) values -> opaque RGBA uint8 through the scale's colormap.
+
+    Looked up in the colormap's 256-colour table, as matplotlib does for its listed
+    colormaps (position x takes colour floor(256 x)), without the per-pixel float
+    interpolation: a 224x224 map in about a millisecond less."""
+    unit = colours.unit(np.asarray(values, dtype=np.float32))
+    index = np.minimum((unit * 256).astype(np.intp), 255)
+    return _table(colours.colormap)[index]
 
 
 def format_value(value: float) -> str:

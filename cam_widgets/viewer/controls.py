@@ -84,23 +84,23 @@ class Binding:
                  to_setting: Callable[[Any], Any], to_control: Callable[[Any], Any]) -> None:
         self.control, self.owner, self.setting = control, owner, setting
         self._to_setting, self._to_control = to_setting, to_control
-        self._busy = False
+        self.muted = False
         control.observe(self._from_control, names="value")
         owner.observe(self._from_owner, names=setting)
 
     def _from_control(self, change: dict[str, Any]) -> None:
-        if self._busy:
+        if self.muted:
             return
         value = self._to_setting(change["new"])
         if value is not _IGNORE:
-            self._busy = True
+            self.muted = True
             try:
                 setattr(self.owner, self.setting, value)
             finally:
-                self._busy = False
+                self.muted = False
 
     def _from_owner(self, change: dict[str, Any]) -> None:
-        if not self._busy:
+        if not self.muted:
             self.show(change["new"])
 
     def show(self, value: Any) -> None:
@@ -108,11 +108,11 @@ class Binding:
         shown = self._to_control(value)
         if shown is _IGNORE or shown == self.control.value:
             return
-        self._busy = True
+        self.muted = True
         try:
             self.control.value = shown
         finally:
-            self._busy = False
+            self.muted = False
 
 
 _IGNORE = object()  # a conversion's way to say "leave the other side as it is"

@@ -32,7 +32,9 @@ class Wiring:
         self.viewer, self.kernel, self.transport = viewer, kernel, transport
         self.canvases = transport.canvases
         self.error_text, self.last_error = "", None
-        self.layers = [info for info in kernel.list_layers(viewer.model) if info.spatial]
+        self.all_layers = [info for info in kernel.list_layers(viewer.model) if info.spatial]
+        self.main_layers = kernel.main_layers(viewer.model)
+        self.layers = self.main_layers  # what the layer menu lists now
         self.inputs = _model_inputs(viewer.model)
         self.n_classes = _output_classes(viewer.model)
         self.painter = Painter(transport)
@@ -44,8 +46,14 @@ class Wiring:
         self.follow = widgets.Checkbox(viewer.target is None, indent=False,
                                        description="new image: explain its top class")
         self.depth_label = widgets.HTML()
+        self.all_layers_box = widgets.Checkbox(
+            False, indent=False, description="show all layers",
+            layout=widgets.Layout(display=None if len(self.all_layers) > len(self.layers)
+                                  else "none"))
+        self.all_layers_box.observe(self._layer_menu, names="value")
         self.layout = Layout(transport, controls.groups(self.controls, {
-            "depth": [self.depth_label], "target": [self.words.top5, self.follow]}), self.png)
+            "depth": [self.depth_label, self.all_layers_box],
+            "target": [self.words.top5, self.follow]}), self.png)
         self.class_label, self.caption = self.layout.class_label, self.layout.caption
         self.status, self.error_box = self.layout.status, self.layout.error_box
         self.download, self.top5_buttons = self.layout.download, self.words.buttons
@@ -53,6 +61,7 @@ class Wiring:
         self._bind()
         self._save_timer: asyncio.TimerHandle | None = None
         self._adjusting = False
+        self._pretraced = False
         transport.on_client_ready(transport.redraw)
 
     # ------------------------------------------------------------------ controls
@@ -62,26 +71,46 @@ class Wiring:
         c["input"].options = [(f"{i}: {name} {shape[1:]}", i)
                               for i, (name, shape, _) in enumerate(self.inputs)]
         c["input"].layout.display = None if len(self.inputs) > 1 else "none"
-        c["layer"].options = [(f"{i.path} · {'×'.join(map(str, i.output_shape[1:3]))}", i.path)
-                              for i in self.layers]
-        c["depth"].max = max(len(self.layers) - 1, 0)
+        self._fill_layers()
         c["image"].layout.display = "none"
         self.words.fill_classes()
         for name in ("method", "opacity", "colormap", "scale", "guided", "input"):
             c[name].value = getattr(v, {"input": "input_index"}.get(name, name))
 
+    def _fill_layers(self) -> None:
+        c = self.controls
+        c["layer"].options = [(f"{i.path} · {'×'.join(map(str, i.output_shape[1:3]))}", i.path)
+                              for i in self.layers]
+        c["depth"].max = max(len(self.layers) - 1, 0)
+
+    def paths(self) -> list[str]:
+        return [i.path for i in self.layers]
+
+    def _layer_menu(self, change: dict[str, Any]) -> None:
+        """The "show all layers" switch: the menu lists every spatial layer, or the
+        main ones (`kernel.layer_choice`)."""
+        self.layers = self.all_layers if change["new"] else self.main_layers
+        for binding in self.bindings[4:6]:
+            binding.muted = True
+        try:
+            self._fill_layers()
+        finally:
+            for binding in self.bindings[4:6]:
+                binding.muted = False
+        self.refresh_controls()
+
     def _bind(self) -> None:
         c, v = self.controls, self.viewer
-        paths = [i.path for i in self.layers]
+        paths = self.paths
         self.bindings = [
             Binding(c["image"], v, "image_index", int, same),
             Binding(c["input"], v, "input_index", int, same),
             Binding(c["method"], v, "method", str, same),
             Binding(c["guided"], v, "guided", bool, same),
             Binding(c["layer"], v, "layer", lambda p: ignore() if p is None else p,
-                    lambda p: p if p in paths else None),
-            Binding(c["depth"], v, "layer", lambda i: paths[i] if paths else ignore(),
-                    lambda p: paths.index(p) if p in paths else ignore()),
+                    lambda p: p if p in paths() else None),
+            Binding(c["depth"], v, "layer", lambda i: paths()[i] if paths() else ignore(),
+                    lambda p: paths().index(p) if p in paths() else ignore()),
             Binding(c["target"], v, "target", self.words.parse_class, self.words.class_text),
             Binding(c["opacity"], v, "opacity", float, same),
             Binding(c["colormap"], v, "colormap", str, same),
@@ -90,6 +119,9 @@ class Wiring:
 
     def refresh_controls(self) -> None:
         c, v = self.controls, self.viewer
+        if isinstance(v.layer, str) and v.layer not in self.paths() and not self.all_layers_box.value \
+                and v.layer in [i.path for i in self.all_layers]:
+            self.all_layers_box.value = True  # a layer off the main menu: list them all
         method = self.kernel.get_method(v.method)
         c["guided"].disabled = bool(method.forces_guided)
         if method.forces_guided and not c["guided"].value:
@@ -99,7 +131,7 @@ class Wiring:
         self.follow.disabled = callable(v.target)
         for binding in self.bindings:
             binding.show(getattr(v, binding.setting))
-        paths = [i.path for i in self.layers]
+        paths = self.paths()
         if v.layer in paths:
             at = paths.index(v.layer)
             size = "×".join(map(str, self.layers[at].output_shape[1:3]))
@@ -136,6 +168,7 @@ class Wiring:
             self._adjusting = False
 
     def new_images(self) -> None:
+        self._pretraced = False
         v, images = self.viewer, self.session.images
         c = self.controls["image"]
         c.max = max(len(images) - 1, 0)
@@ -167,8 +200,9 @@ class Wiring:
         self.words.explained(e)
         self._show_colour_bar()
         self._schedule_save()
-        if e.source != "cached":
-            self._pretrace(e)
+        if e.source != "cached" and not self._pretraced:
+            self._pretraced = True  # once per show(): later pre-traces would queue
+            self._pretrace(e)        # in front of the user's own next actions
 
     def _pretrace(self, e: Explanation) -> None:
         """Queue the next likely actions' kernel calls (see `prefetch`)."""
@@ -182,7 +216,7 @@ class Wiring:
         if not enabled or self.session.explainer is None:
             return
         method = self.kernel.get_method(e.settings.method)
-        todo = likely_next(e.settings, e.predictions, [i.path for i in self.layers],
+        todo = likely_next(e.settings, e.predictions, self.paths(),
                            method.uses_layer, method.forces_guided)
         self.prefetcher.start(self.session.explainer, todo)
 

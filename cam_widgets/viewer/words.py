@@ -70,7 +70,7 @@ class Words:
         elif s.target is not None:
             parts.append(f"class {self.name(s.target)}")
         if method.uses_layer and s.layer is not None:
-            sizes = {i.path: i.output_shape[1:3] for i in self.wiring.layers}
+            sizes = {i.path: i.output_shape[1:3] for i in self.wiring.all_layers}
             size = "×".join(map(str, sizes.get(s.layer, ())))
             parts.append(f"layer {s.layer}" + (f" ({size})" if size else ""))
         return " · ".join(parts)

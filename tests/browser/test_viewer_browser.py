@@ -162,18 +162,18 @@ def test_lab_viewer_pixels_controls_and_reload(page: Page, lab: Server, headless
     shots.take(page, "class-triangle", show=canvases.first)
 
     # layer through its dropdown, then through the depth slider (the dropdown follows)
-    select_dropdown(widget, LAYER, "conv2 · 32×32")
-    wait_kernel_sees(page, "v.settings.layer", "conv2")
+    select_dropdown(widget, LAYER, "conv2_relu · 32×32")
+    wait_kernel_sees(page, "v.settings.layer", "conv2_relu")
     before, view = view, drawn_as_snapshot(page, canvases)
     assert changed(before, view, "heatmap") > 1000 and changed(before, view, "image") == 0
     assert_blend(view, 0.6)
     shots.take(page, "layer-conv2", show=canvases.first)
-    set_slider(widget, "depth", 6)  # conv3
-    wait_kernel_sees(page, "v.settings.layer", "conv3")
+    set_slider(widget, "depth", 4)  # conv3_relu, in the main layers' menu
+    wait_kernel_sees(page, "v.settings.layer", "conv3_relu")
     before, view = view, drawn_as_snapshot(page, canvases)
     assert changed(before, view, "heatmap") > 1000
     shown = dropdown(widget, LAYER).evaluate("s => s.options[s.selectedIndex].text")
-    assert shown.replace("\xa0", " ") == "conv3 · 16×16"  # ipywidgets shows spaces as nbsp
+    assert shown.replace("\xa0", " ") == "conv3_relu · 16×16"  # spaces come as nbsp
     assert picker.input_value() == "triangle (2)"  # the class stays
     shots.take(page, "depth-conv3", show=canvases.first)
 
