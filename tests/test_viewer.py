@@ -395,10 +395,25 @@ def test_a_bad_image_shows_a_message_and_the_next_image_recovers(model, images, 
     assert "got shape (4, 4, 2)" in viewer.error
     viewer.controls["image"].value = 2
     assert viewer.error is None and viewer.current_map is not None
-    viewer.controls["image"].value = 3  # loads, but is not the model's size: the kernel says so
-    assert "expects images of shape (16, 16, 3)" in viewer.error
-    viewer.controls["image"].value = 0
+    viewer.controls["image"].value = 3  # not the model's size: resized, with a notice
     assert viewer.error is None
+    assert "image resized from 20x20 to 16x16, the model&#x27;s input (bilinear)" in (
+        viewer.status.value)
+    assert viewer.current_map.shape == (20, 20)  # drawn over the image as given
+    fitted = render.resize(np.asarray(viewer.session.images.raw(3))[..., 0], (16, 16))
+    np.testing.assert_allclose(kernel.calls[-1]["images"][0, ..., 0], fitted, atol=1e-6)
+    viewer.controls["image"].value = 0
+    assert viewer.error is None and "resized" not in viewer.status.value
+
+
+def test_a_channel_mismatch_says_how_to_fix_it(model, kernel, wire):
+    viewer = CamViewer(model)
+    viewer.show(np.random.default_rng(2).random((16, 16, 1)))
+    assert viewer.error.startswith("the model expects 3 channel(s) (RGB), this image has 1 (grey)")
+    assert "np.repeat(img, 3, axis=-1)" in viewer.error and "resize" not in viewer.error
+    viewer.show(np.random.default_rng(2).random((16, 16, 4)))
+    assert "drop the alpha channel: img[..., :3]" in viewer.error
+    assert kernel.calls == []
 
 
 @pytest.mark.parametrize("bad", ["no/such/image.png", None, np.zeros(7)])

@@ -136,7 +136,7 @@ def colour_bar(colours: ColourScale, width: int, font_size: int = 11) -> np.ndar
     labels = [(format_value(colours.low), 0.0), (format_value(middle), 0.5),
               (format_value(colours.high), 1.0)]
     for text, where in labels:
-        text_width = draw.textlength(text, font=font)
+        text_width = draw.textbbox((0, 0), text, font=font)[2] + 1
         x = min(max(where * width - text_width / 2, 0), width - text_width)
         draw.text((x, BAR_HEIGHT + 1), text, fill=_TEXT, font=font)
     return np.asarray(canvas)

@@ -51,8 +51,9 @@ TABLE: tuple[Control, ...] = (
             lambda: widgets.Dropdown(options=["gradcam"], description="method", style=_STYLE,
                                      layout=_full())),
     Control("guided", "guided", WHAT,
-            lambda: widgets.Checkbox(False, indent=False, layout=_full(),
-                                     description="guided ReLU (only positive gradients flow back)")),
+            lambda: widgets.Checkbox(False, indent=False, layout=_full(), description="guided ReLU",
+                                     tooltip="only positive gradients flow back through ReLUs "
+                                             "(Springenberg et al. 2015): a signed, sharper map")),
     Control("layer", "layer", WHAT,
             lambda: widgets.Dropdown(options=[], value=None, description="layer", style=_STYLE,
                                      layout=_full())),

@@ -149,7 +149,9 @@ class CamViewer(HasTraits):
         w.session.scheduler.flush()
         try:
             loaded = ImageSet(images, len(w.inputs), [c for _, _, c in w.inputs],
-                              self.preprocess, self._max_display)
+                              self.preprocess, self._max_display,
+                              [tuple(shape[1:3]) if len(shape) == 4 else (None, None)
+                               for _, shape, _ in w.inputs])
         except (ValueError, TypeError) as e:
             w.session.clear()
             w.session.fail(e)
@@ -208,7 +210,7 @@ class CamViewer(HasTraits):
     def __getattr__(self, name: str) -> Any:
         # the page's parts, for notebooks and tests: controls, canvases, status, ...
         if name in ("controls", "canvases", "status", "class_label", "caption", "top5_buttons",
-                    "error_box", "transport", "download", "follow", "layout", "prefetcher"):
+                    "error_box", "transport", "download", "follow", "layout", "prefetcher", "session"):
             wiring = self.__dict__.get("_wiring")
             if wiring is not None:
                 return getattr(wiring, name)

@@ -109,6 +109,7 @@ class ImageSet:
         input_channels: Sequence[int | None],
         preprocess: Callable[[np.ndarray], Any] | None,
         max_display: int,
+        input_sizes: Sequence[tuple[int | None, int | None]] | None = None,
     ) -> None:
         if n_inputs > 1:
             if not isinstance(images, (list, tuple)) or len(images) != n_inputs:
@@ -128,6 +129,8 @@ class ImageSet:
             raise ValueError("show() got no images")
         self._per_input = per_input
         self._channels = list(input_channels)
+        self._sizes = list(input_sizes or [(None, None)] * len(per_input))
+        self.notices: dict[int, str] = {}  # image index -> what was done to fit the model
         self._preprocess = preprocess
         self._max_display = max_display
         # bounded, so scrolling through a large batch does not keep every image three times
@@ -163,13 +166,40 @@ class ImageSet:
             self._display.put(key, rgba)
         return rgba
 
+    def fitted(self, index: int, input_index: int = 0) -> np.ndarray:
+        """The raw image at the model's input size (bilinear, with a notice) and with its
+        channel count checked (a mismatch is an error that says what to pass instead)."""
+        raw = self.raw(index, input_index)
+        want = self._channels[input_index]
+        if want is not None and raw.shape[-1] != want:
+            kinds = {1: "grey", 3: "RGB", 4: "RGBA"}
+            advice = {
+                (1, 3): "pass a grey image (H, W) or (H, W, 1), e.g. img.mean(axis=-1)",
+                (3, 1): "repeat the grey channel: np.repeat(img, 3, axis=-1), or pass a path "
+                        "or PIL image (converted to RGB)",
+                (3, 4): "drop the alpha channel: img[..., :3]",
+            }.get((want, raw.shape[-1]), f"give it {want} channels")
+            raise ValueError(
+                f"the model expects {want} channel(s) ({kinds.get(want, want)}), this image has "
+                f"{raw.shape[-1]} ({kinds.get(raw.shape[-1], raw.shape[-1])}): {advice}")
+        height, width = self._sizes[input_index]
+        if height is None or width is None or raw.shape[:2] == (height, width):
+            return raw
+        resized = np.stack([render.resize(raw[..., c].astype(np.float32), (height, width))
+                            for c in range(raw.shape[-1])], axis=-1)
+        if raw.dtype == np.uint8:
+            resized = np.clip(np.rint(resized), 0, 255).astype(np.uint8)
+        self.notices[index] = (f"image resized from {raw.shape[0]}x{raw.shape[1]} to "
+                               f"{height}x{width}, the model's input (bilinear)")
+        return resized.astype(raw.dtype, copy=False)
+
     def model_inputs(self, index: int) -> list[np.ndarray]:
         """One (1, ...) batch per model input, after `preprocess`."""
         batches = self._inputs.get(index)
         if batches is None:
             batches = []
             for input_index in range(self.n_inputs):
-                raw = np.array(self.raw(index, input_index)[None])  # a copy: preprocess may write
+                raw = self.fitted(index, input_index)[None].copy()  # preprocess may write
                 if self._preprocess is not None:
                     batch = self._preprocess(raw)
                     batch = batch.numpy() if hasattr(batch, "numpy") else np.asarray(batch)

@@ -243,7 +243,8 @@ class Wiring:
             self.layout.colour_bar.value = b""
             return
         width = self.layout.panel_px
-        self.layout.colour_bar.value = render.encode_png(compose.colour_bar(colours, width))
+        self.layout.colour_bar.value = render.encode_png(
+            compose.colour_bar(colours, width, font_size=max(11, width // 18)))
 
     def figure(self) -> np.ndarray:
         frame = self.painter.frame

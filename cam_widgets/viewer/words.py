@@ -93,7 +93,8 @@ class Words:
         w.caption.value = f"<small>{html.escape(method_caption(w.kernel.get_method(s.method), signed))}</small>"
         self._top5(e)
         took = "cached" if e.source == "cached" else f"{e.seconds * 1000:.0f} ms, {e.source}"
-        notes = [n for n in (e.note, w.viewer.class_names.notice) if n]
+        fitted = w.session.images.notices.get(s.image_index, "") if w.session.images else ""
+        notes = [n for n in (e.note, fitted, w.viewer.class_names.notice) if n]
         w.status.value = html.escape(" · ".join([self.describe(e), took, *notes]))
 
     def _score_text(self, e: Explanation) -> str:

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.browser
 NOTEBOOK = Path(__file__).parent / "notebooks" / "cam_viewer.ipynb"
 SEED = 3  # as in the notebook
 PANELS = ("image", "heatmap", "overlay")
-GUIDED = "guided ReLU (only positive gradients flow back)"
+GUIDED = "guided ReLU"
 LAYER = "layer"
 OPACITY = "opacity"
 
