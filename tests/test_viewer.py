@@ -652,3 +652,83 @@ def test_after_a_map_the_next_likely_actions_are_computed_in_the_background(
     np.testing.assert_allclose(
         viewer.current_map, expected_map(model, images[0], layer="pool"), atol=1e-5
     )
+
+
+# ------------------------------------------------------------------ settings as traits
+def test_every_setting_from_code_equals_the_control_path(model, images, kernel, wire):
+    """Setting a trait moves its control and draws what moving the control draws."""
+    changes = [("method", "layercam", "layercam"), ("layer", "conv_a", "conv_a"),
+               ("target", 3, "class 3 (3)"), ("guided", True, True),
+               ("opacity", 0.8, 0.8), ("colormap", "viridis", "viridis"),
+               ("scale", "shared", "shared"), ("image_index", 2, 2)]
+    control_of = {"image_index": "image"}
+    by_code, by_control = CamViewer(model, prefetch=False), CamViewer(model, prefetch=False)
+    for viewer in (by_code, by_control):
+        viewer.follow.value = False
+        viewer.show(images)
+    seen = []
+    by_code.observe(lambda change: seen.append(change["name"]), names=[c[0] for c in changes])
+    for setting, value, shown in changes:
+        control = control_of.get(setting, setting)
+        setattr(by_code, setting, value)
+        by_control.controls[control].value = shown
+        assert by_code.controls[control].value == shown  # the control follows the trait
+        assert getattr(by_control, setting) == value  # the trait follows the control
+        assert by_code.settings == by_control.settings
+        np.testing.assert_array_equal(by_code.panels(), by_control.panels())
+        np.testing.assert_array_equal(by_code.snapshot(), by_control.snapshot())
+    assert seen == [c[0] for c in changes]  # observe() sees each change once
+    # widgets.link works both ways on a trait
+    slider = ipywidgets.FloatSlider(0.1, min=0, max=1)
+    ipywidgets.link((slider, "value"), (by_code, "opacity"))
+    assert by_code.opacity == 0.1 and by_code.controls["opacity"].value == 0.1
+    by_code.opacity = 0.35
+    assert slider.value == 0.35
+
+
+def test_bad_settings_are_refused_with_what_would_be_right(model, kernel, wire):
+    viewer = CamViewer(model)
+    with pytest.raises(ValueError, match="Unknown method 'gradkam'. Did you mean 'gradcam'"):
+        viewer.method = "gradkam"
+    with pytest.raises(ValueError, match=r"opacity must be in \[0, 1\], got 1.5"):
+        viewer.opacity = 1.5
+    with pytest.raises(ValueError, match="target must be None, a class index >= 0"):
+        viewer.target = -2
+    with pytest.raises(ValueError, match=r"expected any of \['map', 'shared'\]"):
+        viewer.scale = "global"
+
+
+def test_class_picker_searches_names_and_indices(model, images, kernel, wire):
+    viewer = CamViewer(model, class_names=["disc", "square", "cross", "ring", "bar"])
+    viewer.show(images[0])
+    picker = viewer.controls["target"]
+    assert picker.options == ("disc (0)", "square (1)", "cross (2)", "ring (3)", "bar (4)")
+    for typed, expected in (("ring (3)", 3), ("1", 1), ("cross", 2), ("no such class", 2)):
+        picker.value = typed
+        assert viewer.target == expected
+    assert picker.value == "no such class"  # what was typed stays; the class does not move
+    assert "explaining <b>cross</b> (class 2)" in viewer.class_label.value
+
+
+def test_imagenet_names_offline_fail_once_quietly(model, images, kernel, wire, capsys, monkeypatch):
+    import keras.applications.imagenet_utils as imagenet_utils
+
+    calls = []
+
+    def offline(preds, top=5):
+        calls.append(top)
+        print("Downloading data from https://storage.googleapis.com/.../imagenet_class_index.json")
+        raise OSError("no network")
+
+    monkeypatch.setattr(imagenet_utils, "decode_predictions", offline)
+    viewer = CamViewer(model, class_names="imagenet")
+    viewer.show(images)
+    for index in (1, 2, 0):
+        viewer.image_index = index
+    assert len(calls) == 1  # tried once
+    assert viewer.status.value.count("could not load ImageNet names (OSError)") == 1
+    assert "class 0" in viewer.controls["target"].options[0]
+    captured = capsys.readouterr()
+    assert "Downloading" not in captured.out + captured.err
+    with pytest.raises(ValueError, match='class_names must be a list, a dict, a callable or "imagenet"'):
+        CamViewer(model, class_names="imagenett")

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 from traitlets import Any as AnyTrait
-from traitlets import Bool, Enum, Float, HasTraits, Int, TraitError, Unicode, validate
+from traitlets import Bool, Float, HasTraits, Int, TraitError, Unicode, validate
 
 from cam_widgets import render
 from cam_widgets.viewer import compose
@@ -65,7 +65,7 @@ class CamViewer(HasTraits):
     guided = Bool(False)
     opacity = Float(0.5)
     colormap = Unicode(compose.AUTO)
-    scale = Enum(("map", "shared"), "map")
+    scale = Unicode("map")
     image_index = Int(0)
     input_index = Int(0)
 
@@ -114,6 +114,12 @@ class CamViewer(HasTraits):
             raise SettingError(
                 f"colormap must be 'auto' or one of {list(render.COLORMAPS)}, got {value!r}")
         return value
+
+    @validate("scale")
+    def _check_scale(self, proposal: dict[str, Any]) -> str:
+        if proposal["value"] not in ("map", "shared"):
+            raise SettingError(f"scale expected any of ['map', 'shared'], got {proposal['value']!r}")
+        return proposal["value"]
 
     @validate("opacity")
     def _check_opacity(self, proposal: dict[str, Any]) -> float:
