@@ -179,7 +179,7 @@ class CamViewer(HasTraits):
         """The current view as one captioned figure, uint8 RGBA: the caption lines, image |
         heatmap | overlay, and the colour bar (what saved notebooks and `save` show)."""
         self.flush()
-        return self._wiring.figure()
+        return self._wiring.pictures.figure()
 
     def panels(self) -> np.ndarray:
         """The three canvases as drawn: uint8 (H, 3W, 4), image | heatmap | overlay."""

@@ -35,6 +35,7 @@ class Session:
         self.explainer: Explainer | None = None
         self.shown: Explanation | None = None
         self.shown_image: np.ndarray | None = None
+        self.bar_colours: compose.ColourScale | None = None  # the colour bar's scale
         self.scheduler = LatestWins(self._prepare, self._finish, self._busy)
         self._busy_timer: asyncio.TimerHandle | None = None
 

@@ -7,22 +7,17 @@ import html
 from typing import Any
 
 import ipywidgets as widgets
-import numpy as np
 
-from cam_widgets import render
-from cam_widgets.viewer import compose, controls
+from cam_widgets.viewer import controls
 from cam_widgets.viewer.controls import Binding, ignore, same
 from cam_widgets.viewer.explainer import Explanation
-from cam_widgets.viewer.labels import looks_like_probabilities, method_caption
 from cam_widgets.viewer.layout import Layout
 from cam_widgets.viewer.painter import Painter
+from cam_widgets.viewer.pictures import Pictures
 from cam_widgets.viewer.prefetch import Prefetcher, likely_next
 from cam_widgets.viewer.session import Session
 from cam_widgets.viewer.transport import CanvasTransport
 from cam_widgets.viewer.words import Words
-
-SAVE_AFTER = 0.6  # seconds of quiet before the saved picture and download link refresh
-
 
 class Wiring:
     """Holds the parts of one viewer and routes setting changes between them."""
@@ -38,6 +33,7 @@ class Wiring:
         self.inputs = _model_inputs(viewer.model)
         self.n_classes = _output_classes(viewer.model)
         self.painter = Painter(transport)
+        self.pictures = Pictures(self)
         self.prefetcher, self._prefetch = Prefetcher(), prefetch
         self.session = Session(kernel, viewer.model, self.painter, lambda: viewer.settings,
                                self._done, self._failed, self._busy, cache_size)
@@ -53,13 +49,12 @@ class Wiring:
         self.all_layers_box.observe(self._layer_menu, names="value")
         self.layout = Layout(transport, controls.groups(self.controls, {
             "depth": [self.depth_label, self.all_layers_box],
-            "target": [self.words.top5, self.follow]}), self.png)
+            "target": [self.words.top5, self.follow]}), lambda: self.pictures.png())
         self.class_label, self.caption = self.layout.class_label, self.layout.caption
         self.status, self.error_box = self.layout.status, self.layout.error_box
         self.download, self.top5_buttons = self.layout.download, self.words.buttons
         self._fill_options()
         self._bind()
-        self._save_timer: asyncio.TimerHandle | None = None
         self._adjusting = False
         self._pretraced = False
         transport.on_client_ready(transport.redraw)
@@ -152,11 +147,11 @@ class Wiring:
             self.session.scheduler.request()
         elif name == "opacity":
             self.painter.set_opacity(v.opacity)
-            self._schedule_save()
+            self.pictures.schedule()
         else:
             self.session.repaint()
-            self._show_colour_bar()
-            self._schedule_save()
+            self.pictures.show_colour_bar()
+            self.pictures.schedule()
 
     def _adjust(self, **values: Any) -> None:
         """Set traits without triggering another computation."""
@@ -198,8 +193,8 @@ class Wiring:
         self.layout.fit(*self.painter.frame.image.shape[:2])
         self.refresh_controls()
         self.words.explained(e)
-        self._show_colour_bar()
-        self._schedule_save()
+        self.pictures.show_colour_bar()
+        self.pictures.schedule()
         if e.source != "cached" and not self._pretraced:
             self._pretraced = True  # once per show(): later pre-traces would queue
             self._pretrace(e)        # in front of the user's own next actions
@@ -228,60 +223,16 @@ class Wiring:
         self.layout.set_error(self.error_text)
         self.status.value = "could not explain this setting (see below); change a control to retry"
         self.words.explained(None)
-        self._show_colour_bar()
+        self.pictures.show_colour_bar()
 
     def _busy(self, busy: bool) -> None:
         self.layout.dim(("heatmap", "overlay"), busy)
         if busy:
             self.status.value = f"computing {html.escape(self.words.describe())} …"
 
-    # ------------------------------------------------------------------ pictures
-    def _show_colour_bar(self) -> None:
-        colours = getattr(self.session, "bar_colours", None) if self.session.shown else None
-        frame = self.painter.frame
-        if colours is None or frame is None:
-            self.layout.colour_bar.value = b""
-            return
-        width = self.layout.panel_px
-        self.layout.colour_bar.value = render.encode_png(
-            compose.colour_bar(colours, width, font_size=max(11, width // 18)))
-
-    def figure(self) -> np.ndarray:
-        frame = self.painter.frame
-        if frame is None:
-            raise RuntimeError("nothing is drawn yet: call show(image) first")
-        colours = getattr(self.session, "bar_colours", None) if self.session.shown else None
-        return compose.figure(frame.image, frame.heat, frame.overlay,
-                              self.words.figure_captions(), colours)
-
-    def png(self) -> bytes | None:
-        try:
-            return render.encode_png(self.viewer.snapshot())
-        except RuntimeError:
-            return None
-
-    def _schedule_save(self) -> None:
-        if self._save_timer is not None:
-            self._save_timer.cancel()
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            self._save_timer = None
-            return  # scripts: refreshed by flush()
-        self._save_timer = loop.call_later(SAVE_AFTER, self.save_picture)
-
-    def save_picture(self) -> None:
-        """Refresh the download link and the saved notebook's picture to the current view."""
-        self._save_timer = None
-        png = self.png()
-        self.layout.set_download(png, "cam_view.png")
-        self.layout.widget.update_saved_picture()
-
     def flush(self) -> None:
         self.session.scheduler.flush()
-        if self._save_timer is not None:
-            self._save_timer.cancel()
-            self.save_picture()
+        self.pictures.flush()
 
 
 def _model_inputs(model: Any) -> list[tuple[str, tuple, int | None]]:
@@ -303,4 +254,4 @@ def _output_classes(model: Any) -> int | None:
     return None
 
 
-__all__ = ["Wiring", "looks_like_probabilities", "method_caption"]
+__all__ = ["Wiring"]
