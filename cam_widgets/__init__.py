@@ -9,6 +9,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from cam_widgets.audit import explain_to_parquet, read_results
     from cam_widgets.kernel import ExplainResult, LayerInfo, explain, explain_dataset, list_layers
     from cam_widgets.viewer import CamViewer
 
@@ -19,6 +20,8 @@ _HOMES = {
     "explain": "cam_widgets.kernel",
     "explain_dataset": "cam_widgets.kernel",
     "list_layers": "cam_widgets.kernel",
+    "explain_to_parquet": "cam_widgets.audit",
+    "read_results": "cam_widgets.audit",
 }
 __all__ = list(_HOMES)
 
