@@ -57,5 +57,5 @@ def remove_stale_temporaries(path: str | os.PathLike) -> None:
     """Delete temp files a killed run left behind (they never hold counted rows)."""
     folder = Path(path)
     if folder.is_dir():
-        for stale in folder.glob(".part-*.parquet.tmp"):
+        for stale in folder.glob(".*.parquet.tmp"):
             stale.unlink(missing_ok=True)
