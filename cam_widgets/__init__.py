@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from cam_widgets.audit import explain_to_parquet, read_results
+    from cam_widgets.gallery import CamGallery
     from cam_widgets.kernel import ExplainResult, LayerInfo, explain, explain_dataset, list_layers
     from cam_widgets.viewer import CamViewer
 
 _HOMES = {
+    "CamGallery": "cam_widgets.gallery",
     "CamViewer": "cam_widgets.viewer",
     "ExplainResult": "cam_widgets.kernel",
     "LayerInfo": "cam_widgets.kernel",
