@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from cam_widgets.audit import explain_to_parquet, read_results
     from cam_widgets.gallery import CamGallery
     from cam_widgets.kernel import ExplainResult, LayerInfo, explain, explain_dataset, list_layers
+    from cam_widgets.kernel.methods import methods
     from cam_widgets.viewer import CamViewer
 
 _HOMES = {
@@ -22,6 +23,7 @@ _HOMES = {
     "explain": "cam_widgets.kernel",
     "explain_dataset": "cam_widgets.kernel",
     "list_layers": "cam_widgets.kernel",
+    "methods": "cam_widgets.kernel.methods",
     "explain_to_parquet": "cam_widgets.audit",
     "read_results": "cam_widgets.audit",
 }
