@@ -177,7 +177,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         paths = write_pngs(root / "png", max(sizes + [args.ratio_images, args.ray_images]))
-        lines = []
+        lines = _Lines()
         if "ratio" not in skip:
             n = 256 if args.quick else args.ratio_images
             rates = run_child("ratio", {"paths": paths[:n], "out": str(root / "ratio"),
@@ -202,8 +202,14 @@ def main() -> None:
             lines.append(f"resume, {n} files: killed with {r['rows_at_kill']} rows written "
                          f"({r['temp_files_at_kill']} temp files left), rerun -> {r['rows']} rows, "
                          f"{r['unique_ids']} unique ids: {'ok' if ok else 'FAILED'}")
-    for line in lines:
-        print(line)
+
+
+class _Lines(list):
+    """Result lines, printed as soon as each is known (a long run keeps what it measured)."""
+
+    def append(self, line: str) -> None:
+        super().append(line)
+        print(line, flush=True)
 
 
 if __name__ == "__main__":

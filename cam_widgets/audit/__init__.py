@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -105,7 +104,8 @@ def explain_to_parquet(
         raise ValueError("Give `boxes` or `masks`, not both: the metrics use one region.")
     target_is_label = isinstance(target, str) and target == "label"
     if isinstance(target, str) and not target_is_label:
-        raise ValueError(f"target={target!r} is not known; use None, an int, 'label' or a callable.")
+        raise ValueError(f"target={target!r} is not known; use None, an int, 'label' or a "
+                         "callable.")
     if target_is_label and side["labels"] is None and not isinstance(source, DatasetSource):
         raise ValueError("target='label' needs `labels` (one class index per image).")
     id_type = pa.string() if isinstance(source, FileSource) else pa.int64()
@@ -115,7 +115,6 @@ def explain_to_parquet(
 
     remove_stale_temporaries(folder)
     done = written_ids(folder)
-    started = time.perf_counter()
     if engine == "local":
         from cam_widgets.audit.local import run_local
 
@@ -124,7 +123,6 @@ def explain_to_parquet(
         from cam_widgets.audit.ray_engine import run_ray
 
         counts = run_ray(model, plan, done, show, num_actors)
-    counts.setdefault("images_per_s", counts["written"] / max(time.perf_counter() - started, 1e-9))
     return {"path": folder, **counts}
 
 
@@ -154,7 +152,8 @@ def _source(images: Any, size: Any, preprocess: Preprocess | None):
             isinstance(p, (str, os.PathLike)) for p in images):
         missing = [os.fspath(p) for p in images if not os.path.isfile(p)]
         if missing:
-            raise ValueError(f"{len(missing)} of the image paths do not exist, e.g. {missing[0]!r}.")
+            raise ValueError(f"{len(missing)} of the image paths do not exist, e.g. "
+                             f"{missing[0]!r}.")
         return FileSource(tuple(os.fspath(p) for p in images), size, preprocess)
     import tensorflow as tf
 
@@ -165,12 +164,14 @@ def _source(images: Any, size: Any, preprocess: Preprocess | None):
         raise ValueError(f"An image array must be (N, height, width, channels) with N >= 1; "
                          f"got shape {array.shape}.")
     if preprocess is None and array.shape[1:] != (size.height, size.width, size.channels):
-        raise ValueError(f"The model takes images of shape {(size.height, size.width, size.channels)};"
-                         f" the array holds {array.shape[1:]}. Resize them, or pass `preprocess`.")
+        wanted = (size.height, size.width, size.channels)
+        raise ValueError(f"The model takes images of shape {wanted}; the array holds "
+                         f"{array.shape[1:]}. Resize them, or pass `preprocess`.")
     return ArraySource(array, preprocess)
 
 
-def _per_image(value: Any, name: str, count: int | None, shape: tuple[int, ...]) -> np.ndarray | None:
+def _per_image(value: Any, name: str, count: int | None,
+               shape: tuple[int, ...]) -> np.ndarray | None:
     if value is None:
         return None
     array = np.asarray(value)

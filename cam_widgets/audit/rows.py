@@ -77,7 +77,8 @@ def to_table(
         predicted = probability = None
     hits = energy = None
     if masks is not None:
-        hits, energy = metrics.pointing_game_in_mask(full, masks), metrics.energy_in_mask(full, masks)
+        hits = metrics.pointing_game_in_mask(full, masks)
+        energy = metrics.energy_in_mask(full, masks)
     elif boxes is not None:
         hits, energy = metrics.pointing_game(full, boxes), metrics.energy_in_box(full, boxes)
     columns = {

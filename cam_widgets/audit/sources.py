@@ -41,7 +41,8 @@ class InputSize:
     channels: int
 
 
-def _apply(preprocess: Preprocess | None, raw: np.ndarray) -> np.ndarray:
+def apply_preprocess(preprocess: Preprocess | None, raw: np.ndarray) -> np.ndarray:
+    """`preprocess(raw)` as float32 (raw as float32 without one), one input per image."""
     if preprocess is None:
         return raw.astype(np.float32)
     out = np.asarray(preprocess(raw), dtype=np.float32)
@@ -72,11 +73,12 @@ class FileSource:
             try:
                 arrays.append(self._decode(path))
                 good.append(position)
-            except (OSError, ValueError, UnidentifiedImageError, Image.DecompressionBombError) as error:
+            except (OSError, ValueError, UnidentifiedImageError,
+                    Image.DecompressionBombError) as error:
                 failed[path] = f"{type(error).__name__}: {error}"
         raw = (np.stack(arrays) if arrays
                else np.zeros((0, self.size.height, self.size.width, self.size.channels), np.uint8))
-        images = _apply(self.preprocess, raw) if arrays else raw.astype(np.float32)
+        images = apply_preprocess(self.preprocess, raw) if arrays else raw.astype(np.float32)
         return Batch([self.paths[p] for p in good], np.asarray(good, np.int64), images, failed)
 
     def _decode(self, path: str) -> np.ndarray:
@@ -106,7 +108,8 @@ class ArraySource:
 
     def load(self, positions: Sequence[int]) -> Batch:
         positions = np.asarray(positions, np.int64)
-        return Batch(positions.tolist(), positions, _apply(self.preprocess, self.array[positions]))
+        images = apply_preprocess(self.preprocess, self.array[positions])
+        return Batch(positions.tolist(), positions, images)
 
 
 @dataclass(frozen=True)
@@ -139,7 +142,7 @@ class DatasetSource:
                 )
             positions = np.arange(start, start + len(raw), dtype=np.int64)
             start += len(raw)
-            yield Batch(positions.tolist(), positions, _apply(self.preprocess, raw),
+            yield Batch(positions.tolist(), positions, apply_preprocess(self.preprocess, raw),
                         labels=labels)
 
 

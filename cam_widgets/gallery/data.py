@@ -54,15 +54,14 @@ class GalleryData:
 
 
 def _filled(values: Any, count: int, dtype: Any, missing: Any) -> np.ndarray:
+    """`values` as `dtype`, or `missing` for every row when there are none."""
     if values is None:
         return np.full(count, missing, dtype)
-    array = np.asarray(values)
-    if array.dtype == object:  # nulls from Arrow
-        array = np.array([missing if v is None else v for v in array], dtype)
-    return array.astype(dtype)
+    return np.asarray(values).astype(dtype)
 
 
-def _image_getter(ids: list[Any], images: Any, size: tuple[int, int] | None) -> Callable[[int], np.ndarray]:
+def _image_getter(ids: list[Any], images: Any,
+                  size: tuple[int, int] | None) -> Callable[[int], np.ndarray]:
     from PIL import Image
 
     if images is not None:
@@ -88,30 +87,37 @@ def _image_getter(ids: list[Any], images: Any, size: tuple[int, int] | None) -> 
     return from_file
 
 
-def from_table(table: Any, images: Any = None, input_size: tuple[int, int] | None = None) -> GalleryData:
+def from_table(table: Any, images: Any = None,
+               input_size: tuple[int, int] | None = None) -> GalleryData:
     """Rows written by `explain_to_parquet` (a pyarrow Table)."""
+    import pyarrow as pa
+
     from cam_widgets.audit import maps_of
 
     count = table.num_rows
     if count == 0:
         raise ValueError("The results table is empty: nothing to show.")
-    column = lambda name: table.column(name).to_numpy(zero_copy_only=False)  # noqa: E731
+
+    def column(name: str, kind: Any, missing: Any) -> np.ndarray:
+        """`name` as numpy, nulls (no label, no box given) replaced by `missing`."""
+        values = table.column(name).cast(kind).fill_null(missing)
+        return values.to_numpy(zero_copy_only=False)
+
     ids = table.column("id").to_pylist()
-    hits = column("pointing_game")
     layers = set(table.column("layer").to_pylist())
     methods = set(table.column("method").to_pylist())
     return GalleryData(
         ids=ids,
-        labels=_filled(column("label"), count, np.int64, UNKNOWN),
-        targets=_filled(column("target"), count, np.int64, UNKNOWN),
-        scores=_filled(column("score"), count, np.float32, np.nan),
-        predicted=_filled(column("predicted"), count, np.int64, UNKNOWN),
-        probability=_filled(column("probability"), count, np.float32, np.nan),
-        pointing_game=_filled(hits, count, np.float32, np.nan),
-        energy_in_box=_filled(column("energy_in_box"), count, np.float32, np.nan),
+        labels=column("label", pa.int64(), UNKNOWN),
+        targets=column("target", pa.int64(), UNKNOWN),
+        scores=column("score", pa.float32(), np.nan),
+        predicted=column("predicted", pa.int64(), UNKNOWN),
+        probability=column("probability", pa.float32(), np.nan),
+        pointing_game=column("pointing_game", pa.float32(), np.nan),
+        energy_in_box=column("energy_in_box", pa.float32(), np.nan),
         maps=maps_of(table),
         method=", ".join(sorted(methods)),
-        layer=", ".join(sorted(str(v) for v in layers)),
+        layer=", ".join(sorted(str(v) for v in layers if v is not None)) or None,
         image_of=_image_getter(ids, images, input_size),
     )
 

@@ -190,7 +190,7 @@ class CamGallery(traitlets.HasTraits):
         for control, trait in ((sort, "sort_by"), (descending, "descending"),
                                (predicted, "predicted"), (label, "label"),
                                (wrong, "misclassified")):
-            traitlets.link((control, "value"), (self, trait))
+            traitlets.link((self, trait), (control, "value"))  # the settings given win
         previous, following = widgets.Button(description="◀"), widgets.Button(description="▶")
         previous.on_click(lambda _: setattr(self, "page", max(0, self.page - 1)))
         following.on_click(lambda _: setattr(self, "page", min(self.pages - 1, self.page + 1)))

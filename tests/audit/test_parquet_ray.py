@@ -1,8 +1,9 @@
 """explain_to_parquet on Ray: the rows equal the local engine's, even when an actor dies.
 
 One local Ray (2 CPUs, 127.0.0.1, no dashboard) serves the module, and one Ray run
-covers everything (decode tasks, a corrupt file, an actor killed mid-run, the write):
-each run starts actors that import TensorFlow, which is what costs time here.
+covers everything (files decoded in the actors, a corrupt file, an actor killed mid-run,
+the rows written): each run starts actors that import TensorFlow, which is what costs
+time here.
 """
 from __future__ import annotations
 

@@ -120,6 +120,9 @@ def test_gallery_over_an_explain_result_without_a_model(results):
     gallery = CamGallery(res, images=data.images[:5], labels=labels[:5], boxes=data.boxes[:5],
                          transport=transport, sort_by="pointing_game")
     assert len(gallery.rows) == 5
+    assert gallery.sort_by == "pointing_game"  # settings given to the constructor are kept
+    hits = gallery.data.pointing_game
+    assert gallery.shown.tolist() == np.argsort(hits, kind="stable").tolist()
     gallery.click(0)
     caption, panel = gallery.show().children[1].children
     assert str(gallery.data.ids[gallery.selected]) in caption.value
@@ -147,3 +150,17 @@ def test_canvas_transport_sizes_the_canvas_to_the_sheet(results):
     canvas = gallery.transport.widget
     assert (canvas.height, canvas.width) == gallery.sheet.shape[:2] == \
         compose.Layout(columns=5, cell=20).size(5)
+
+
+def test_rows_without_labels_or_boxes(results, tmp_path):
+    model, data, _, _ = results
+    explain_to_parquet(model, data.images[:4], tmp_path / "bare", method="saliency")
+    gallery = CamGallery(tmp_path / "bare", images=data.images, transport=RecordingTransport())
+    assert gallery.data.labels.tolist() == [-1] * 4  # unknown, not a class
+    assert np.isnan(gallery.data.pointing_game).all()
+    assert gallery.data.layer is None and gallery.data.method == "saliency"
+    gallery.misclassified = True
+    assert gallery.shown.tolist() == []  # nothing is known to be wrong
+    gallery.misclassified, gallery.sort_by = False, "pointing_game"
+    assert gallery.shown.tolist() == [0, 1, 2, 3]  # unknown values keep the source order
+    assert tuple(gallery.sheet[4, 4, :3]) == compose.NEUTRAL
