@@ -21,6 +21,7 @@ NOTEBOOK = Path(__file__).parent / "notebooks" / "cam_gallery.ipynb"
 def test_lab_gallery_click_opens_the_viewer(page: Page, lab: Server, test_name: str,
                                             shots: Shots, console_log: ConsoleLog) -> None:
     from cam_widgets.gallery.compose import Layout
+    from cam_widgets.render import to_rgb8
 
     open_notebook(page, lab, stage_notebook(NOTEBOOK, lab, test_name))
     run_all_cells(page)
@@ -43,7 +44,7 @@ def test_lab_gallery_click_opens_the_viewer(page: Page, lab: Server, test_name: 
     snapshot = kernel_array(page, "g.viewer.snapshot()")
     image = kernel_array(page, "g.data.image_of(5)")
     assert snapshot.shape == (64, 64 * 3, 4)
-    np.testing.assert_array_equal(snapshot[:, :64, :3], np.rint(image * 255).astype(np.uint8))
+    np.testing.assert_array_equal(snapshot[:, :64, :3], to_rgb8(image))  # image 5 is shown
     viewer = widget.locator(CANVAS)
     deadline = time.monotonic() + 15
     while not np.array_equal(np.concatenate(
