@@ -9,12 +9,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from cam_widgets.audit import explain_to_parquet, read_results
+    from cam_widgets.gallery import CamGallery
     from cam_widgets.kernel import (
         ExplainResult, LayerInfo, SegmentationTarget, explain, explain_dataset, list_layers)
     from cam_widgets.kernel.methods import methods
     from cam_widgets.viewer import CamViewer
 
 _HOMES = {
+    "CamGallery": "cam_widgets.gallery",
     "CamViewer": "cam_widgets.viewer",
     "ExplainResult": "cam_widgets.kernel",
     "LayerInfo": "cam_widgets.kernel",
@@ -23,6 +26,8 @@ _HOMES = {
     "explain_dataset": "cam_widgets.kernel",
     "list_layers": "cam_widgets.kernel",
     "methods": "cam_widgets.kernel.methods",
+    "explain_to_parquet": "cam_widgets.audit",
+    "read_results": "cam_widgets.audit",
 }
 __all__ = list(_HOMES)
 

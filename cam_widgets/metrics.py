@@ -47,19 +47,45 @@ def pointing_game(maps: np.ndarray, boxes: np.ndarray, tolerance: int = 0) -> np
     (it points nowhere).
     """
     maps, boxes = _check_maps_boxes(maps, boxes)
-    top = maps.max(axis=(1, 2), keepdims=True)
-    peaks = maps == top
-    flat = maps.max(axis=(1, 2)) == maps.min(axis=(1, 2))
-    inside = _inside(boxes, *maps.shape[1:], margin=tolerance)
-    return (peaks & inside).any(axis=(1, 2)) & ~flat
+    return _points_into(maps, _inside(boxes, *maps.shape[1:], margin=tolerance))
 
 
 def energy_in_box(maps: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """Per image, the fraction of the map's total inside the box (0 for an all-zero map)."""
     maps, boxes = _check_maps_boxes(maps, boxes)
+    return _share_inside(maps, _inside(boxes, *maps.shape[1:]))
+
+
+def _check_maps_masks(maps: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    maps, masks = np.asarray(maps, np.float32), np.asarray(masks)
+    if maps.ndim != 3 or masks.shape != maps.shape:
+        raise ValueError(
+            f"Expected maps (B, H, W) and object masks of the same shape; got maps "
+            f"{maps.shape} and masks {masks.shape}."
+        )
+    return maps, masks.astype(bool)
+
+
+def pointing_game_in_mask(maps: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """`pointing_game` with the object's pixel mask (B, H, W) in place of its box."""
+    return _points_into(*_check_maps_masks(maps, masks))
+
+
+def energy_in_mask(maps: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """`energy_in_box` with the object's pixel mask (B, H, W) in place of its box."""
+    return _share_inside(*_check_maps_masks(maps, masks))
+
+
+def _points_into(maps: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    peaks = maps == maps.max(axis=(1, 2), keepdims=True)
+    flat = maps.max(axis=(1, 2)) == maps.min(axis=(1, 2))
+    return (peaks & inside).any(axis=(1, 2)) & ~flat
+
+
+def _share_inside(maps: np.ndarray, inside: np.ndarray) -> np.ndarray:
     total = maps.sum(axis=(1, 2))
-    inside = (maps * _inside(boxes, *maps.shape[1:])).sum(axis=(1, 2))
-    return np.divide(inside, total, out=np.zeros_like(total), where=total > 0)
+    within = (maps * inside).sum(axis=(1, 2))
+    return np.divide(within, total, out=np.zeros_like(total), where=total > 0)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from cam_widgets.kernel.layers import LayerSpec, call_name, resolve_layer, resol
 from cam_widgets.kernel.methods import get_method
 from cam_widgets.kernel.methods.base import Run
 from cam_widgets.kernel.probe import Probe
+from cam_widgets.kernel.progress import image_bar, progress_wanted
 from cam_widgets.kernel.segmentation import (
     SegmentationTarget, default_dense_layer, is_dense_output, refuse_class_target, region_scores,
     segmentation_inputs)
@@ -441,14 +442,38 @@ def _function(model, method, calls, grids, input_index, guided, logits, target_f
 
 def explain_dataset(
     model: keras.Model, dataset: tf.data.Dataset, method: str = "gradcam",
-    target: TargetSpec | str = None, **kwargs: Any,
+    target: TargetSpec | str = None, progress: bool | None = None, **kwargs: Any,
 ) -> Iterator[ExplainResult]:
     """`explain` over a batched `tf.data.Dataset`, one result per batch.
 
     Elements are image batches, or `(images, labels)`; `target="label"` explains each
     image's label. For a multi-input model, images are a tuple with one batch per input.
-    One compiled function serves every batch (no retracing).
+    One compiled function serves every batch (no retracing). `progress=True` shows a
+    tqdm bar counting images (images/s); None (the default) shows it in notebooks only.
     """
+    show = progress_wanted(progress)
+    bar = image_bar(show, _image_count(dataset) if show else None, method)
+    try:
+        for result in _explain_batches(model, dataset, method, target, **kwargs):
+            bar.update(len(result.targets))
+            yield result
+        if bar.total is not None and bar.n != bar.total:  # the estimate was an upper bound
+            bar.total = bar.n
+            bar.refresh()
+    finally:
+        bar.close()
+
+
+def _image_count(dataset: tf.data.Dataset) -> int | None:
+    """Batches x static batch size when both are known (an upper bound), else None."""
+    batches = int(dataset.cardinality())
+    spec = tf.nest.flatten(dataset.element_spec)[0]
+    if batches < 0 or spec.shape.rank is None or spec.shape[0] is None:
+        return None
+    return batches * int(spec.shape[0])
+
+
+def _explain_batches(model, dataset, method, target, **kwargs) -> Iterator[ExplainResult]:
     n_inputs = len(model.inputs)
     for element in dataset:
         labels = None

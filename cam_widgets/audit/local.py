@@ -1,0 +1,63 @@
+"""The local engine: explain batch after batch in this process, one file per batch."""
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pyarrow as pa
+
+from cam_widgets.audit.plan import Plan
+from cam_widgets.audit.rows import to_table
+from cam_widgets.audit.sources import Batch, DatasetSource
+from cam_widgets.audit.store import write_batch
+from cam_widgets.kernel import explain
+from cam_widgets.kernel.progress import image_bar
+
+
+def _batches(plan: Plan, done: set[Any]) -> Iterator[Batch]:
+    source = plan.source
+    if isinstance(source, DatasetSource):
+        for batch in source.batches():
+            keep = [i for i, image_id in enumerate(batch.ids) if image_id not in done]
+            yield Batch([batch.ids[i] for i in keep], batch.positions[keep],
+                        batch.images[keep], labels=None if batch.labels is None
+                        else batch.labels[keep], skipped=len(batch.ids) - len(keep))
+        return
+    pending = plan.pending_positions(done)
+    for start in range(0, len(pending), plan.batch_size):
+        yield source.load(pending[start:start + plan.batch_size])
+
+
+def explain_batch(model: Any, plan: Plan, batch: Batch) -> pa.Table:
+    """Explain one loaded batch and turn it into rows."""
+    labels = batch.labels if batch.labels is not None else plan.labels_at(batch.positions)
+    target = labels if plan.target_is_label else plan.target
+    result = explain(model, batch.images, method=plan.method, target=target,
+                     batch_size=plan.batch_size, **plan.explain_kwargs)
+    return to_table(batch.ids, result, plan.schema, labels=labels,
+                    boxes=plan.boxes_at(batch.positions), masks=plan.masks_at(batch.positions))
+
+
+def run_local(model: Any, plan: Plan, done: set[Any], show_progress: bool) -> dict[str, Any]:
+    """Explain every pending image: counts written, skipped and failed, and images/s."""
+    written, skipped, failed = 0, 0, {}
+    bar = image_bar(show_progress, plan.pending_count(done), f"{plan.method} -> parquet")
+    started = time.perf_counter()
+    try:
+        for batch in _batches(plan, done):
+            failed.update(batch.failed)
+            skipped += batch.skipped
+            if batch.ids:
+                write_batch(plan.path, explain_batch(model, plan, batch))
+                written += len(batch.ids)
+            bar.update(len(batch.ids) + len(batch.failed))
+    finally:
+        bar.close()
+    seconds = time.perf_counter() - started
+    if not isinstance(plan.source, DatasetSource):
+        skipped = len(plan.source.ids) - plan.pending_count(done)
+    return {"written": written, "skipped": skipped, "failed": failed,
+            "images_per_s": written / seconds if seconds > 0 and written else 0.0}
+
+

@@ -1,0 +1,157 @@
+"""Where the images come from: a folder, file paths, an array or a tf.data.Dataset.
+
+A source knows each image's id (its file path, or its index) and turns a run of
+positions into one batch at the model's input size: files are decoded with Pillow and
+resized (bilinear), an image that cannot be read is reported with the reason instead.
+Sources hold no TensorFlow objects except a dataset, so file and array sources can be
+shipped to Ray workers.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+Preprocess = Callable[[np.ndarray], Any]
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Images ready for the model, with their ids and the ids that failed."""
+
+    ids: list[Any]
+    positions: np.ndarray  # int64: where each image sits in the source (for labels, boxes)
+    images: np.ndarray  # (B, H, W, C) after `preprocess`
+    failed: dict[Any, str] = field(default_factory=dict)
+    labels: np.ndarray | None = None  # int64 (B,), from a dataset of (images, labels)
+    skipped: int = 0  # images of this run of the source that were already written
+
+
+@dataclass(frozen=True)
+class InputSize:
+    """The model input's (height, width, channels)."""
+
+    height: int
+    width: int
+    channels: int
+
+
+def apply_preprocess(preprocess: Preprocess | None, raw: np.ndarray) -> np.ndarray:
+    """`preprocess(raw)` as float32 (raw as float32 without one), one input per image."""
+    if preprocess is None:
+        return raw.astype(np.float32)
+    out = np.asarray(preprocess(raw), dtype=np.float32)
+    if out.shape[0] != raw.shape[0]:
+        raise ValueError(
+            f"preprocess must map a batch (B, H, W, C) to one input per image; it turned "
+            f"{raw.shape} into {out.shape}."
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class FileSource:
+    """Image files, decoded with Pillow; ids are the paths as strings."""
+
+    paths: tuple[str, ...]
+    size: InputSize
+    preprocess: Preprocess | None = None
+
+    @property
+    def ids(self) -> list[str]:
+        return list(self.paths)
+
+    def load(self, positions: Sequence[int]) -> Batch:
+        good, arrays, failed = [], [], {}
+        for position in positions:
+            path = self.paths[position]
+            try:
+                arrays.append(self._decode(path))
+                good.append(position)
+            except (OSError, ValueError, UnidentifiedImageError,
+                    Image.DecompressionBombError) as error:
+                failed[path] = f"{type(error).__name__}: {error}"
+        raw = (np.stack(arrays) if arrays
+               else np.zeros((0, self.size.height, self.size.width, self.size.channels), np.uint8))
+        images = apply_preprocess(self.preprocess, raw) if arrays else raw.astype(np.float32)
+        return Batch([self.paths[p] for p in good], np.asarray(good, np.int64), images, failed)
+
+    def _decode(self, path: str) -> np.ndarray:
+        mode = {1: "L", 3: "RGB", 4: "RGBA"}.get(self.size.channels)
+        if mode is None:
+            raise ValueError(f"cannot decode files for a model with {self.size.channels} channels")
+        with Image.open(path) as opened:
+            opened.load()  # a truncated or corrupt file fails here, not later
+            image = opened.convert(mode)
+        wanted = (self.size.width, self.size.height)
+        if image.size != wanted:
+            image = image.resize(wanted, Image.BILINEAR)
+        array = np.asarray(image)
+        return array[..., None] if array.ndim == 2 else array
+
+
+@dataclass(frozen=True)
+class ArraySource:
+    """An in-memory (N, H, W, C) array; ids are the indices."""
+
+    array: np.ndarray
+    preprocess: Preprocess | None = None
+
+    @property
+    def ids(self) -> list[int]:
+        return list(range(len(self.array)))
+
+    def load(self, positions: Sequence[int]) -> Batch:
+        positions = np.asarray(positions, np.int64)
+        images = apply_preprocess(self.preprocess, self.array[positions])
+        return Batch(positions.tolist(), positions, images)
+
+
+@dataclass(frozen=True)
+class DatasetSource:
+    """A batched tf.data.Dataset of images or (images, labels); ids count from 0."""
+
+    dataset: Any
+    preprocess: Preprocess | None = None
+
+    def batches(self) -> Iterator[Batch]:
+        start = 0
+        for element in self.dataset:
+            labels = None
+            if isinstance(element, (tuple, list)):
+                if len(element) != 2:
+                    raise ValueError(
+                        "A dataset for explain_to_parquet yields image batches or "
+                        f"(images, labels) pairs; this one yields {len(element)}-tuples."
+                    )
+                element, labels = element
+                labels = np.asarray(labels)
+                if labels.ndim == 2 and labels.shape[1] > 1:  # one-hot rows
+                    labels = labels.argmax(axis=1)
+                labels = labels.reshape(-1).astype(np.int64)
+            raw = np.asarray(element)
+            if raw.ndim != 4:
+                raise ValueError(
+                    "A dataset for explain_to_parquet must be batched: elements of shape "
+                    f"(batch, height, width, channels); got {raw.shape}. Call `.batch(n)`."
+                )
+            positions = np.arange(start, start + len(raw), dtype=np.int64)
+            start += len(raw)
+            yield Batch(positions.tolist(), positions, apply_preprocess(self.preprocess, raw),
+                        labels=labels)
+
+
+
+
+def files_in(folder: Path) -> tuple[str, ...]:
+    """Every non-hidden file under `folder`, sorted (Pillow decides what is an image)."""
+    found = []
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found.extend(os.path.join(root, n) for n in sorted(names) if not n.startswith("."))
+    return tuple(found)

@@ -1,0 +1,61 @@
+"""A folder of Parquet files, one per batch, each written atomically (temp name, rename).
+
+A reader never sees a half-written file: files are written under a hidden name, which
+pyarrow's dataset reader skips, and renamed when complete. A killed run therefore loses
+at most the batch it was writing, and a rerun finds every id already written.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+
+
+def _data_files(folder: Path) -> list[str]:
+    return sorted(str(p) for p in folder.glob("*.parquet") if not p.name.startswith((".", "_")))
+
+
+def read_table(path: str | os.PathLike, columns: list[str] | None = None) -> pa.Table:
+    """Every row written at `path` (a folder of Parquet files) as one table."""
+    folder = Path(path)
+    files = _data_files(folder) if folder.is_dir() else []
+    if not files:
+        raise FileNotFoundError(f"No explain_to_parquet results at {os.fspath(path)!r} "
+                                "(expected a folder of .parquet files).")
+    return pads.dataset(files, format="parquet").to_table(columns=columns)
+
+
+def written_ids(path: str | os.PathLike) -> set[Any]:
+    """The ids already stored at `path` (empty when nothing is)."""
+    folder = Path(path)
+    if not folder.is_dir() or not _data_files(folder):
+        return set()
+    return set(read_table(folder, columns=["id"]).column("id").to_pylist())
+
+
+def write_batch(path: str | os.PathLike, table: pa.Table) -> str:
+    """Write `table` as one new file under `path`: hidden temp name first, then rename."""
+    folder = Path(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"part-{uuid.uuid4().hex}.parquet"
+    temporary = folder / f".{name}.tmp"
+    try:
+        pq.write_table(table, temporary)
+        os.replace(temporary, folder / name)
+    finally:
+        if temporary.exists():
+            temporary.unlink()
+    return str(folder / name)
+
+
+def remove_stale_temporaries(path: str | os.PathLike) -> None:
+    """Delete temp files a killed run left behind (they never hold counted rows)."""
+    folder = Path(path)
+    if folder.is_dir():
+        for stale in folder.glob(".*.parquet.tmp"):
+            stale.unlink(missing_ok=True)

@@ -1,0 +1,166 @@
+"""CamGallery headless: rows chosen and ordered, thumbnails, pages, clicks, the viewer."""
+from __future__ import annotations
+
+import ipywidgets as widgets
+import numpy as np
+import pytest
+
+from cam_widgets import CamGallery, explain, explain_to_parquet, read_results, render
+from cam_widgets.gallery import compose
+from cam_widgets.gallery.data import from_table
+from cam_widgets.gallery.state import View, page_rows, selected_rows
+
+
+class RecordingTransport:
+    """Our transport seam, recording what would be drawn; clicks are simulated."""
+
+    def __init__(self) -> None:
+        self.widget = widgets.Box()  # stands where the canvas would
+        self.frames: list[np.ndarray] = []
+        self.callback = None
+
+    def draw(self, rgba: np.ndarray) -> None:
+        self.frames.append(rgba.copy())
+
+    def on_click(self, callback) -> None:
+        self.callback = callback
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    from cam_widgets.datasets import make_shapes, shapes_model
+
+    model, data = shapes_model(), make_shapes(12, seed=21)
+    labels = data.labels.copy()
+    labels[[2, 7]] = (labels[[2, 7]] + 1) % 4  # two images labelled wrong: "misclassified"
+    folder = tmp_path_factory.mktemp("gallery") / "out"
+    explain_to_parquet(model, data.images, folder, labels=labels, boxes=data.boxes,
+                       map_size=(16, 16))
+    return model, data, labels, folder
+
+
+def test_filters_and_sorting_choose_rows(results):
+    model, data, labels, folder = results
+    table = read_results(folder)
+    rows = from_table(table, images=data.images)
+    predicted = table.column("predicted").to_numpy()
+    assert predicted.tolist() == data.labels.tolist()  # the model is right on all 12
+    assert selected_rows(rows, View(misclassified=True)).tolist() == [2, 7]
+    assert selected_rows(rows, View(predicted=1)).tolist() == np.flatnonzero(predicted == 1).tolist()
+    assert selected_rows(rows, View(label=1)).tolist() == np.flatnonzero(labels == 1).tolist()
+    scores = table.column("score").to_numpy()
+    assert selected_rows(rows, View(sort_by="score")).tolist() == np.argsort(scores, kind="stable").tolist()
+    top = selected_rows(rows, View(sort_by="probability", descending=True))
+    probability = table.column("probability").to_numpy()
+    assert np.all(np.diff(probability[top]) <= 0)
+    energy = table.column("energy_in_box").to_numpy()
+    assert selected_rows(rows, View(sort_by="energy_in_box"))[0] == int(np.argmin(energy))
+    paged = View(per_page=5, page=2)
+    assert page_rows(selected_rows(rows, paged), paged).tolist() == [10, 11]
+
+
+def test_thumbnail_is_the_viewers_overlay_at_thumbnail_size():
+    image = np.zeros((8, 8, 3), np.float32)
+    image[:, 4:] = 1.0
+    attribution = np.tile(np.linspace(0, 1, 8, dtype=np.float32), (8, 1))
+    thumb = compose.thumbnail(image, attribution, 8, 0.25, "viridis")
+    heat = render.colorize(attribution, "viridis")
+    expected = render.blend(render.to_rgba8(render.to_rgb8(image)), heat, 0.25)
+    np.testing.assert_array_equal(thumb, expected)
+    # the right half is white: 0.75 * 255 + 0.25 * viridis(x), rounded
+    want = np.rint(0.75 * 255 + 0.25 * heat[0, 6, :3].astype(np.float32))
+    np.testing.assert_array_equal(thumb[0, 6, :3], want)
+
+
+def test_layout_maps_clicks_to_cells():
+    layout = compose.Layout(columns=3, cell=10, border=2, gap=4)
+    assert layout.pitch == 18 and layout.size(5) == (40, 58)
+    assert layout.origin(4) == (22, 22)
+    assert layout.cell_at(22 + 5, 22 + 5, 5) == 4
+    assert layout.cell_at(2, 2, 5) is None  # in the gap
+    assert layout.cell_at(40 + 5, 22 + 5, 5) is None  # cell 5 is not on the sheet
+
+
+def test_gallery_draws_pages_and_opens_the_clicked_image(results):
+    model, data, labels, folder = results
+    transport = RecordingTransport()
+    gallery = CamGallery(folder, model=model, images=data.images, transport=transport,
+                         per_page=4, columns=2, thumb_size=16)
+    assert len(transport.frames) == 1
+    sheet = transport.frames[-1]
+    layout = compose.Layout(columns=2, cell=16)
+    assert sheet.shape == (*layout.size(4), 4)
+    y, x = layout.origin(1)
+    b = layout.border
+    np.testing.assert_array_equal(sheet[y + b:y + b + 16, x + b:x + b + 16],
+                                  gallery.thumbnail(1))
+    assert tuple(sheet[y, x, :3]) == compose.CORRECT
+    gallery.misclassified = True
+    assert gallery.shown.tolist() == [2, 7]
+    y, x = layout.origin(0)
+    assert tuple(transport.frames[-1][y, x, :3]) == compose.WRONG
+    gallery.misclassified = False
+    gallery.page = 5  # past the end: clamped to the last page
+    assert gallery.page == 2 and gallery.shown.tolist() == [8, 9, 10, 11]
+    transport.callback(*reversed([v + b + 3 for v in layout.origin(3)]))  # click cell 3
+    assert gallery.selected == 11
+    view = gallery.show()
+    viewer_panel = view.children[1].children[1]
+    assert viewer_panel is gallery.viewer.widget
+    snap = gallery.viewer.snapshot()
+    np.testing.assert_array_equal(snap[:, :64, :3], render.to_rgb8(data.images[11]))
+    expected = explain(model, data.images[11:12])
+    assert expected.targets[0] == data.labels[11]
+
+
+def test_gallery_over_an_explain_result_without_a_model(results):
+    model, data, labels, _ = results
+    res = explain(model, data.images[:5])
+    transport = RecordingTransport()
+    gallery = CamGallery(res, images=data.images[:5], labels=labels[:5], boxes=data.boxes[:5],
+                         transport=transport, sort_by="pointing_game")
+    assert len(gallery.rows) == 5
+    assert gallery.sort_by == "pointing_game"  # settings given to the constructor are kept
+    hits = gallery.data.pointing_game
+    assert gallery.shown.tolist() == np.argsort(hits, kind="stable").tolist()
+    gallery.click(0)
+    caption, panel = gallery.show().children[1].children
+    assert str(gallery.data.ids[gallery.selected]) in caption.value
+    assert panel.value[:8] == b"\x89PNG\r\n\x1a\n"  # the stored map, enlarged
+
+
+@pytest.mark.parametrize("source, kwargs, error, pattern", [
+    (42, {}, TypeError, "CamGallery shows a results folder"),
+    ("no/such/folder", {}, FileNotFoundError, "No explain_to_parquet results"),
+])
+def test_bad_sources(source, kwargs, error, pattern):
+    with pytest.raises(error, match=pattern):
+        CamGallery(source, transport=RecordingTransport(), **kwargs)
+
+
+def test_explain_result_needs_its_images(results):
+    model, data, _, _ = results
+    with pytest.raises(ValueError, match="needs its images"):
+        CamGallery(explain(model, data.images[:2]), transport=RecordingTransport())
+
+
+def test_canvas_transport_sizes_the_canvas_to_the_sheet(results):
+    model, data, labels, folder = results
+    gallery = CamGallery(folder, images=data.images, per_page=5, columns=5, thumb_size=20)
+    canvas = gallery.transport.widget
+    assert (canvas.height, canvas.width) == gallery.sheet.shape[:2] == \
+        compose.Layout(columns=5, cell=20).size(5)
+
+
+def test_rows_without_labels_or_boxes(results, tmp_path):
+    model, data, _, _ = results
+    explain_to_parquet(model, data.images[:4], tmp_path / "bare", method="saliency")
+    gallery = CamGallery(tmp_path / "bare", images=data.images, transport=RecordingTransport())
+    assert gallery.data.labels.tolist() == [-1] * 4  # unknown, not a class
+    assert np.isnan(gallery.data.pointing_game).all()
+    assert gallery.data.layer is None and gallery.data.method == "saliency"
+    gallery.misclassified = True
+    assert gallery.shown.tolist() == []  # nothing is known to be wrong
+    gallery.misclassified, gallery.sort_by = False, "pointing_game"
+    assert gallery.shown.tolist() == [0, 1, 2, 3]  # unknown values keep the source order
+    assert tuple(gallery.sheet[4, 4, :3]) == compose.NEUTRAL
