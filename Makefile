@@ -8,7 +8,7 @@ PORT ?= 8888
 BENCH_ARGS ?=  # e.g. --quick for a smoke run of every script
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: test test-fast demo bench chromium
+.PHONY: test test-fast demo bench chromium dist
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ demo: $(STAMP)
 	@echo "Open http://127.0.0.1:$(PORT)/lab/tree/$(DEMO_NOTEBOOK) (no token needed)"
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) --no-browser \
 	  --IdentityProvider.token= --ServerApp.password= --allow-root $(DEMO_NOTEBOOK)
+
+# The wheel and the sdist, into dist/ (tests/test_wheel.py installs such a wheel alone).
+dist: $(STAMP)
+	$(BIN)/python -m build --no-isolation --outdir dist .
 
 # Peers: tf-keras-vis from the extra; Xplique pins an older TensorFlow, so it comes
 # without its dependencies plus what its imports need (benchmarks/README.md).
