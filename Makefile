@@ -8,12 +8,12 @@ PORT ?= 8888
 BENCH_ARGS ?=  # e.g. --quick for a smoke run of every script
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: test test-fast demo bench chromium dist
+.PHONY: test test-fast demo bench chromium dist docs
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,demo]"
+	$(BIN)/python -m pip install --quiet -e ".[test,demo,docs]"
 	rm -f $(VENV)/.installed-* && touch $@
 
 # Debian's chromium for the browser tests (Playwright drives it; it downloads nothing).
@@ -46,3 +46,9 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet deprecated einops opencv-python-headless \
 	  scikit-learn scikit-image tensorflow-probability
 	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
+
+# The documentation site, offline, warnings as errors; the lessons run during the build.
+# Open docs/_build/html/index.html.
+docs: $(STAMP)
+	rm -rf docs/_build/html
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
