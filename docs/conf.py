@@ -60,9 +60,10 @@ nb_ipywidgets_js = {}
 # API reference
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
-autodoc_class_signature = "separated"
 napoleon_numpy_docstring = True
 napoleon_google_docstring = False
+napoleon_use_ivar = True  # "Attributes" as a field list: name, then its description
+default_role = "code"  # the docstrings' `name` means code
 
 # Offline: MathJax from the jupyter-server-mathjax package (copied into _static/mathjax
 # by cam_docs_sources), no intersphinx, no remote fonts or scripts.

@@ -43,14 +43,14 @@ def copy_lessons(root: Path, docs: Path) -> list[str]:
 def api_public(package: str = "cam_widgets") -> str:
     """An autodoc entry for every public name of `package`, in `__all__` order."""
     module = importlib.import_module(package)
-    lines = []
+    lines = ["```{eval-rst}"]
     for name in module.__all__:
         value = getattr(module, name)
-        directive = "autoclass" if inspect.isclass(value) else "autofunction"
-        lines += [f"```{{{directive}}} {package}.{name}", *(
-            [":members:", ":exclude-members: __init__, __new__"] if directive == "autoclass"
-            else []), "```", ""]
-    return "\n".join(lines)
+        if inspect.isclass(value):
+            lines += [f".. autoclass:: {package}.{name}", "   :members:", ""]
+        else:
+            lines += [f".. autofunction:: {package}.{name}", ""]
+    return "\n".join(lines + ["```", ""])
 
 
 def speed_table(root: Path) -> str:
