@@ -13,6 +13,7 @@ from cam_widgets._version import installed_version as _installed_version
 
 if TYPE_CHECKING:
     from cam_widgets.kernel import ExplainResult, LayerInfo, explain, explain_dataset, list_layers
+    from cam_widgets.kernel.methods import methods
     from cam_widgets.viewer import CamViewer
 
 _HOMES = {
@@ -22,6 +23,7 @@ _HOMES = {
     "explain": "cam_widgets.kernel",
     "explain_dataset": "cam_widgets.kernel",
     "list_layers": "cam_widgets.kernel",
+    "methods": "cam_widgets.kernel.methods",
 }
 __all__ = list(_HOMES)
 __version__: str = _installed_version()
