@@ -80,3 +80,32 @@ def test_the_api_page_documents_every_public_name():
     assert page.startswith("```{eval-rst}\n")  # autodoc writes reStructuredText
     assert ".. autoclass:: cam_widgets.CamViewer\n   :members:\n" in page
     assert ".. autofunction:: cam_widgets.explain\n" in page
+
+
+def test_the_methods_page_lists_every_registered_method_with_paper_and_options(monkeypatch):
+    from cam_widgets.kernel.methods import REGISTRY, Method, Option
+
+    class Blur(Method):
+        """Blur: a made-up method, registered only for this test."""
+
+        name = "blur_test"
+        paper = "Nobody et al. 2026"
+        caption = "bright: nothing in particular"
+        uses_layer = False
+        signed = True
+        class_specific = False
+        options = (Option("radius", 3, int, "blur radius | in pixels", low=1, high=9),)
+
+        def compute(self, run):
+            raise NotImplementedError
+
+    monkeypatch.setitem(REGISTRY, Blur.name, Blur())
+    page = sources.methods_page()
+    for method in cam_widgets.methods():
+        assert f"### `{method.name}`" in page and method.paper in page, method.name
+    assert "| `n_samples` | `25` | int in [1, 10000] | noisy copies averaged |" in page
+    assert ("| [`blur_test`](#method-blur-test) | Nobody et al. 2026 | no | signed, the same "
+            "for every class | `radius` |") in page
+    assert "| `radius` | `3` | int in [1, 9] | blur radius \\| in pixels |" in page
+    assert "Blur: a made-up method, registered only for this test." in page
+    assert "(method-gradcam-plus-plus)=\n### `gradcam++`" in page

@@ -2,6 +2,8 @@
 
 - `lessons/`: a copy of every notebook in `notebooks/` (a glob, so new lessons appear);
 - `_generated/api_public.md`: one autodoc entry per name in `cam_widgets.__all__`;
+- `_generated/methods.md`: every method `cam_widgets.methods()` lists, with its paper,
+  what its map means and its declared options (a newly registered method appears);
 - `_generated/speed_table.md`: the latest `make bench` summary, else the README's table;
 - `_static/mathjax` in the built site: MathJax from the jupyter-server-mathjax package,
   so formulas render without a network.
@@ -53,6 +55,43 @@ def api_public(package: str = "cam_widgets") -> str:
     return "\n".join(lines + ["```", ""])
 
 
+def _cell(text: str) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def methods_page(package: str = "cam_widgets") -> str:
+    """A table of the registered methods, then one section per method: its docstring,
+    its caption and a table of its options."""
+    methods = importlib.import_module(package).methods()
+    lines = ["| `method=` | paper | reads a layer | map | options |", "|---|---|---|---|---|"]
+    for method in methods:
+        kind = "signed" if method.signed_map(False) else "unsigned"
+        per = "per class" if method.class_specific else "the same for every class"
+        options = ", ".join(f"`{option.name}`" for option in method.options) or "none"
+        lines.append(f"| [`{method.name}`](#method-{_anchor(method.name)}) | "
+                     f"{_cell(method.paper)} | {'yes' if method.uses_layer else 'no'} | "
+                     f"{kind}, {per} | {options} |")
+    for method in methods:
+        lines += ["", f"(method-{_anchor(method.name)})=", f"### `{method.name}`", "",
+                  inspect.getdoc(type(method)) or "", "",
+                  f"**What a bright pixel means:** {method.caption}.", "",
+                  f"**Paper:** {method.paper}. "
+                  f"**Reads a layer:** {'yes' if method.uses_layer else 'no'}. "
+                  f"**Guided ReLUs:** {'always' if method.forces_guided else 'with guided=True'}."]
+        if method.options:
+            lines += ["", "| option | default | allowed | what it sets |", "|---|---|---|---|"]
+            lines += [f"| `{o.name}` | `{o.default!r}` | {_cell(o.allowed())} | {_cell(o.doc)} |"
+                      for o in method.options]
+        else:
+            lines += ["", "No options."]
+    return "\n".join(lines) + "\n"
+
+
+def _anchor(name: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in name).strip("-") + (
+        "-plus-plus" if name.endswith("++") else "")
+
+
 def speed_table(root: Path) -> str:
     """The summary of `benchmarks/results/latest.md` with every script's output after it,
     or the README's speed section when no benchmark ran in this checkout."""
@@ -77,6 +116,7 @@ def speed_table(root: Path) -> str:
 def write_all(root: Path, docs: Path) -> None:
     copy_lessons(root, docs)
     _write(docs / GENERATED / "api_public.md", api_public())
+    _write(docs / GENERATED / "methods.md", methods_page())
     _write(docs / GENERATED / "speed_table.md", speed_table(root))
 
 
