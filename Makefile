@@ -29,10 +29,10 @@ test: $(STAMP) chromium
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not browser" tests
 
+# JupyterLab on 127.0.0.1 with a fresh token; prints the URL with the token and the SSH
+# tunnel to reach it from another machine.
 demo: $(STAMP)
-	@echo "Open http://127.0.0.1:$(PORT)/lab/tree/$(DEMO_NOTEBOOK) (no token needed)"
-	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) --no-browser \
-	  --IdentityProvider.token= --ServerApp.password= --allow-root $(DEMO_NOTEBOOK)
+	@BIN=$(BIN) PORT=$(PORT) bash scripts/demo.sh $(DEMO_NOTEBOOK)
 
 # The wheel and the sdist, into dist/ (tests/test_wheel.py installs such a wheel alone).
 dist: $(STAMP)
