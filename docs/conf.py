@@ -68,6 +68,11 @@ default_role = "code"  # the docstrings' `name` means code
 # Offline: MathJax from the jupyter-server-mathjax package (copied into _static/mathjax
 # by cam_docs_sources), no intersphinx, no remote fonts or scripts.
 mathjax_path = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full"
+mathjax2_config = {  # that MathJax ships the STIX-Web fonts only
+    "HTML-CSS": {"availableFonts": ["STIX-Web"], "preferredFont": "STIX-Web",
+                 "webFont": "STIX-Web", "imageFont": None},
+}
+myst_update_mathjax = False  # its settings are MathJax 3's
 html_theme = "pydata_sphinx_theme"
 html_title = f"cam_widgets {release}"
 html_static_path = ["_static"]
