@@ -33,6 +33,8 @@ STARTUP_NOTICES = re.compile(
 )
 """Lines TensorFlow prints on import that say nothing about the user's code."""
 
+_ONE_AT_A_TIME = threading.RLock()  # two threads must not swap descriptor 2 in turn
+
 
 def _forward(read_fd: int, write_fd: int, drop: re.Pattern) -> None:
     """Copy lines from `read_fd` to `write_fd` until end of file, dropping matches."""
@@ -77,7 +79,8 @@ def stderr_without(drop: re.Pattern) -> Iterator[None]:
 
 def import_tensorflow() -> ModuleType:
     """`import tensorflow`, without its start-up notices if this is the first import."""
-    if "tensorflow" not in sys.modules:
-        with stderr_without(STARTUP_NOTICES):
-            import tensorflow  # noqa: F401
+    with _ONE_AT_A_TIME:
+        if "tensorflow" not in sys.modules:
+            with stderr_without(STARTUP_NOTICES):
+                import tensorflow  # noqa: F401
     return sys.modules["tensorflow"]

@@ -75,7 +75,6 @@ mathjax2_config = {  # that MathJax ships the STIX-Web fonts only
 myst_update_mathjax = False  # its settings are MathJax 3's
 html_theme = "pydata_sphinx_theme"
 html_title = f"cam_widgets {release}"
-html_static_path = ["_static"]
 html_theme_options = {
     "navigation_with_keys": False,
     "show_prev_next": True,

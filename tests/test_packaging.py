@@ -14,7 +14,7 @@ from cam_widgets._version import UNKNOWN_VERSION, installed_version
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 PUBLIC = {"CamViewer", "ExplainResult", "LayerInfo", "explain", "explain_dataset",
-          "list_layers"}
+          "list_layers", "methods"}
 
 
 def test_licence_file_and_metadata_agree():
