@@ -6,7 +6,10 @@ imported without TensorFlow, and the widget stack loads only for `CamViewer`.
 from __future__ import annotations
 
 import importlib
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
+
+from cam_widgets._version import installed_version as _installed_version
 
 if TYPE_CHECKING:
     from cam_widgets.audit import explain_to_parquet, read_results
@@ -30,9 +33,20 @@ _HOMES = {
     "read_results": "cam_widgets.audit",
 }
 __all__ = list(_HOMES)
+__version__: str = _installed_version()
 
 
 def __getattr__(name: str) -> Any:
     if name in _HOMES:
         return getattr(importlib.import_module(_HOMES[name]), name)
     raise AttributeError(f"module 'cam_widgets' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """What Tab completion offers: the public names (before their first use too), the
+    dunders, and the public submodules already imported."""
+    names = set(__all__) | {name for name in globals() if name.startswith("__")}
+    names |= {name for name, value in globals().items()
+              if isinstance(value, ModuleType) and not name.startswith("_")
+              and value.__name__ == f"{__name__}.{name}"}
+    return sorted(names)

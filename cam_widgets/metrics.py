@@ -13,7 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import keras
+from cam_widgets._tf_startup import import_tensorflow
+
+import_tensorflow()  # before Keras loads it: no start-up notices
+
+import keras  # noqa: E402
 import numpy as np
 import tensorflow as tf
 
