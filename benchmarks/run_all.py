@@ -43,6 +43,7 @@ JOBS: list[tuple[str, list[str]]] = [
     ("dataset_memory", []),
     ("first_call", []),
     ("kernel_profile", []),
+    ("vit_methods", []),
     ("viewer_latency", []),  # the viewer issue's script; it has --repeats, not --quick
 ]
 

@@ -80,8 +80,17 @@ def sublayer_paths(host: keras.layers.Layer, path: str) -> dict[int, tuple[str, 
 
 # ---- interception -------------------------------------------------------------------
 
+@dataclass
+class _Installed:
+    """One wrapped layer: what to restore, and how many interceptions use it."""
+
+    layer: keras.layers.Layer
+    own_call: Any  # an instance attribute `call` the layer had before, else None
+    users: int = 1
+
+
 _LOCK = threading.Lock()
-_INSTALLED: dict[int, list] = {}  # id(layer) -> [layer, had own `call`, its own `call`, count]
+_INSTALLED: dict[int, _Installed] = {}  # id(layer) -> its wrapper's record
 _LOCAL = threading.local()
 
 
@@ -95,7 +104,7 @@ def _install(layer: keras.layers.Layer) -> None:
     with _LOCK:
         entry = _INSTALLED.get(id(layer))
         if entry is not None:
-            entry[3] += 1
+            entry.users += 1
             return
         own = vars(layer).get("call")
         original = layer.call
@@ -106,18 +115,18 @@ def _install(layer: keras.layers.Layer) -> None:
 
         # object.__setattr__: Keras' attribute tracking has no business with this.
         object.__setattr__(layer, "call", call)
-        _INSTALLED[id(layer)] = [layer, own is not None, own, 1]
+        _INSTALLED[id(layer)] = _Installed(layer, own)
 
 
 def _uninstall(layer: keras.layers.Layer) -> None:
     with _LOCK:
         entry = _INSTALLED[id(layer)]
-        entry[3] -= 1
-        if entry[3]:
+        entry.users -= 1
+        if entry.users:
             return
         del _INSTALLED[id(layer)]
-        if entry[1]:
-            object.__setattr__(layer, "call", entry[2])
+        if entry.own_call is not None:
+            object.__setattr__(layer, "call", entry.own_call)
         else:
             object.__delattr__(layer, "call")
 

@@ -5,7 +5,8 @@ import keras
 import tensorflow as tf
 
 from cam_widgets.kernel.graph import LayerCall
-from cam_widgets.kernel.methods.base import Attribution, Method, Option, Run, scale_min_max, upsample
+from cam_widgets.kernel.methods.base import (
+    Attribution, Method, Option, Run, scale_min_max, upsample)
 from cam_widgets.kernel.probe import Probe
 from cam_widgets.kernel.sublayers import all_calls
 from cam_widgets.kernel.tokens import TokenGrid, find_grid
