@@ -595,3 +595,16 @@ def test_kernel_namespace_is_what_the_viewer_uses():
     real = _REAL_KERNEL()
     assert isinstance(real, SimpleNamespace)
     assert {"explain", "list_layers", "method_names", "get_method"} <= set(vars(real))
+
+
+@pytest.mark.parametrize("method", ["hirescam", "xgradcam", "scorecam", "eigencam",
+                                    "integrated_gradients", "occlusion"])
+def test_registered_methods_reach_the_dropdown_and_draw(model, images, kernel, wire, method):
+    viewer = CamViewer(model)
+    viewer.show(images[0])
+    assert method in viewer.controls["method"].options  # from the registry, no widget change
+    viewer.controls["method"].value = method
+    assert kernel.calls[-1]["method"] == method
+    assert viewer.current_map.shape == (16, 16)
+    assert np.isfinite(viewer.current_map).all()
+    assert viewer.snapshot().shape == (16, 48, 4)
