@@ -256,3 +256,15 @@ ERRORS = [
 def test_option_errors(cnn, images, method, kwargs, error, message):
     with pytest.raises(error, match=message):
         explain(cnn, images, method=method, **kwargs)
+
+
+@pytest.mark.parametrize("method", ["hirescam", "xgradcam", "scorecam", "eigencam"])
+def test_layer_methods_from_given_activations_equal_a_full_pass(cnn, images, method):
+    # what the viewer does on a class change: the layer's output from a previous result
+    options = {"max_channels": 4} if method == "scorecam" else {}
+    first = explain(cnn, images, method=method, layer="conv2", target=[0, 1, 2], **options)
+    again = explain(cnn, images, method=method, layer="conv2", target=CLASSES, **options)
+    reused = explain(cnn, images, method=method, layer="conv2", target=CLASSES,
+                     activations=first.activations, **options)
+    np.testing.assert_allclose(reused.raw, again.raw, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(reused.scores, again.scores, rtol=1e-5)

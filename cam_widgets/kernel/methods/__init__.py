@@ -53,7 +53,7 @@ def get_method(name: str) -> Method:
     """The registered method called `name`; a ValueError naming close matches if none."""
     if name in REGISTRY:
         return REGISTRY[name]
-    close = difflib.get_close_matches(str(name), REGISTRY, n=2, cutoff=0.4)
+    close = difflib.get_close_matches(str(name), REGISTRY, n=3, cutoff=0.4)
     hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
     raise ValueError(
         f"Unknown method {name!r}.{hint} Available: {', '.join(REGISTRY)}."
