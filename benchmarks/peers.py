@@ -72,6 +72,21 @@ def tf_keras_vis_smoothgrad(model: keras.Model, n_samples: int) -> Run:
                                             smooth_samples=n_samples, smooth_noise=0.15)
 
 
+def tf_keras_vis_scorecam(model: keras.Model, layer: str, max_channels: int) -> Run:
+    """tf_keras_vis.scorecam.Scorecam with max_N (its Faster-ScoreCAM: the channels of
+    largest variance), on the model's own softmax output, masks in batches of 32."""
+    try:
+        from tf_keras_vis.scorecam import Scorecam
+    except ImportError as error:  # pragma: no cover - depends on the environment
+        raise Unavailable(f"tf-keras-vis is not installed ({error}); "
+                          "`pip install -e .[bench]`") from None
+    _, _, _, CategoricalScore = _tf_keras_vis()
+    scorecam = Scorecam(model, clone=True)
+    return lambda images, targets: scorecam(CategoricalScore(list(targets)), images,
+                                            penultimate_layer=layer, max_N=max_channels,
+                                            batch_size=32)
+
+
 # Xplique ------------------------------------------------------------------------------
 
 def _xplique():
@@ -117,6 +132,29 @@ def xplique_smoothgrad(model: keras.Model, n_samples: int) -> Run:
     """xplique.attributions.SmoothGrad; its batch_size (32) batches the noisy copies."""
     _, _, _, SmoothGrad = _xplique()
     explainer = SmoothGrad(model, nb_samples=n_samples, batch_size=32, noise=0.15)
+    n_classes = model.outputs[0].shape[-1]
+    return lambda images, targets: explainer.explain(
+        images, _one_hot(targets, n_classes)).numpy()
+
+
+def xplique_integrated_gradients(model: keras.Model, steps: int) -> Run:
+    """xplique.attributions.IntegratedGradients from a black baseline, path points in
+    batches of 32."""
+    _xplique()
+    from xplique.attributions import IntegratedGradients
+    explainer = IntegratedGradients(model, batch_size=32, steps=steps, baseline_value=0.0)
+    n_classes = model.outputs[0].shape[-1]
+    return lambda images, targets: explainer.explain(
+        images, _one_hot(targets, n_classes)).numpy()
+
+
+def xplique_occlusion(model: keras.Model, window: int) -> Run:
+    """xplique.attributions.Occlusion with non-overlapping windows filled with 0,
+    occluded copies in batches of 32."""
+    _xplique()
+    from xplique.attributions import Occlusion
+    explainer = Occlusion(model, batch_size=32, patch_size=window, patch_stride=window,
+                          occlusion_value=0.0)
     n_classes = model.outputs[0].shape[-1]
     return lambda images, targets: explainer.explain(
         images, _one_hot(targets, n_classes)).numpy()

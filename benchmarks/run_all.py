@@ -44,6 +44,9 @@ JOBS: list[tuple[str, list[str]]] = [
     ("first_call", []),
     ("kernel_profile", []),
     ("vit_methods", []),
+    ("new_methods", ["--batches", "1"]),
+    ("new_methods", ["--batches", "8", "--part", "cams,scorecam"]),
+    ("new_methods", ["--batches", "8", "--part", "ig,occlusion"]),
     ("viewer_latency", []),  # the viewer issue's script; it has --repeats, not --quick
 ]
 

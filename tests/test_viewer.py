@@ -732,3 +732,16 @@ def test_imagenet_names_offline_fail_once_quietly(model, images, kernel, wire, c
     assert "Downloading" not in captured.out + captured.err
     with pytest.raises(ValueError, match='class_names must be a list, a dict, a callable or "imagenet"'):
         CamViewer(model, class_names="imagenett")
+
+
+@pytest.mark.parametrize("method", ["hirescam", "xgradcam", "scorecam", "eigencam",
+                                    "integrated_gradients", "occlusion"])
+def test_registered_methods_reach_the_dropdown_and_draw(model, images, kernel, wire, method):
+    viewer = CamViewer(model)
+    viewer.show(images[0])
+    assert method in viewer.controls["method"].options  # from the registry, no widget change
+    viewer.controls["method"].value = method
+    assert kernel.calls[-1]["method"] == method
+    assert viewer.current_map.shape == (16, 16)
+    assert np.isfinite(viewer.current_map).all()
+    assert viewer.panels().shape == (16, 48, 4)

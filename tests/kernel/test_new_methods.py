@@ -230,7 +230,10 @@ ERRORS = [
     ("scorecam", dict(score="prob"), ValueError, r"'score' of 'scorecam' must be one of 'softmax', 'logit'; got 'prob'"),
     ("scorecam", dict(max_channels=0), ValueError, r"'max_channels' of 'scorecam' must be int in \[1, 100000\] or None; got 0"),
     ("scorecam", dict(chunk_size=0), ValueError, r"'chunk_size' of 'scorecam' must be int in \[1, 4096\]; got 0"),
-    ("scorecam", dict(guided=True), ValueError, r"'scorecam' does not differentiate through ReLUs"),
+    ("scorecam", dict(guided=True), ValueError, r"'scorecam' has no guided variant, so `guided=True` would be ignored"),
+    ("integrated_gradients", dict(guided=True), ValueError, r"'integrated_gradients' has no guided variant"),
+    ("occlusion", dict(guided=True), ValueError, r"'occlusion' has no guided variant"),
+    ("eigencam", dict(guided=True), ValueError, r"'eigencam' has no guided variant"),
     ("integrated_gradients", dict(steps=0), ValueError, r"'steps' of 'integrated_gradients' must be int in \[1, 100000\]; got 0"),
     ("integrated_gradients", dict(baseline="blurr"), ValueError, r"must be one of 'black', 'mean', 'blur' or str or an array; got 'blurr'\. Did you mean 'blur'\?"),
     ("integrated_gradients", dict(baseline=[0.0]), TypeError, r"'baseline' of 'integrated_gradients' must be .* an array; got \[0\.0\] \(list\)"),
@@ -253,3 +256,15 @@ ERRORS = [
 def test_option_errors(cnn, images, method, kwargs, error, message):
     with pytest.raises(error, match=message):
         explain(cnn, images, method=method, **kwargs)
+
+
+@pytest.mark.parametrize("method", ["hirescam", "xgradcam", "scorecam", "eigencam"])
+def test_layer_methods_from_given_activations_equal_a_full_pass(cnn, images, method):
+    # what the viewer does on a class change: the layer's output from a previous result
+    options = {"max_channels": 4} if method == "scorecam" else {}
+    first = explain(cnn, images, method=method, layer="conv2", target=[0, 1, 2], **options)
+    again = explain(cnn, images, method=method, layer="conv2", target=CLASSES, **options)
+    reused = explain(cnn, images, method=method, layer="conv2", target=CLASSES,
+                     activations=first.activations, **options)
+    np.testing.assert_allclose(reused.raw, again.raw, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(reused.scores, again.scores, rtol=1e-5)

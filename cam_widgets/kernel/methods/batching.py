@@ -62,9 +62,10 @@ def forward_scores(run: Run, inputs: list[tf.Tensor], indices: tf.Tensor,
 
 
 def refuse_guided(run: Run, name: str) -> None:
-    """A clear error for guided gradients with a method that takes no gradients."""
+    """A clear error for `guided=True` with a method that has no guided variant."""
     if run.guided_probe is not None:
         raise ValueError(
-            f"Method {name!r} does not differentiate through ReLUs, so `guided=True` has "
-            "no meaning for it. Drop `guided`, or use a gradient method."
+            f"Method {name!r} has no guided variant, so `guided=True` would be ignored. "
+            "Drop `guided`, or use it with 'saliency', 'smoothgrad' or a gradient-weighted "
+            "CAM ('gradcam', 'hirescam', ...)."
         )
