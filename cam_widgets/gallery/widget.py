@@ -7,6 +7,7 @@ stored map at full panel size).
 """
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -56,6 +57,12 @@ class CamGallery(traitlets.HasTraits):
                  class_names: Sequence[str] | Mapping[int, str] | None = None,
                  labels: Sequence[int] | None = None, boxes: np.ndarray | None = None,
                  transport: Any = None, **settings: Any) -> None:
+        unknown = sorted(set(settings) - set(self.trait_names()))
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], self.trait_names(), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            names = ", ".join(sorted(self.trait_names()))
+            raise TypeError(f"CamGallery has no setting {unknown[0]!r}.{hint} Settings: {names}.")
         super().__init__(**settings)
         self._model = _load(model)
         size = None

@@ -131,6 +131,7 @@ def test_gallery_over_an_explain_result_without_a_model(results):
 
 @pytest.mark.parametrize("source, kwargs, error, pattern", [
     (42, {}, TypeError, "CamGallery shows a results folder"),
+    (42, {"sortby": "score"}, TypeError, "no setting 'sortby'. Did you mean 'sort_by'"),
     ("no/such/folder", {}, FileNotFoundError, "No explain_to_parquet results"),
 ])
 def test_bad_sources(source, kwargs, error, pattern):
