@@ -8,12 +8,12 @@ PORT ?= 8888
 BENCH_ARGS ?=  # e.g. --quick for a smoke run of every script
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: test test-fast demo bench chromium
+.PHONY: test test-fast demo bench chromium dist docs
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,demo]"
+	$(BIN)/python -m pip install --quiet -e ".[test,demo,docs]"
 	rm -f $(VENV)/.installed-* && touch $@
 
 # Debian's chromium for the browser tests (Playwright drives it; it downloads nothing).
@@ -29,10 +29,14 @@ test: $(STAMP) chromium
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not browser" tests
 
+# JupyterLab on 127.0.0.1 with a fresh token; prints the URL with the token and the SSH
+# tunnel to reach it from another machine.
 demo: $(STAMP)
-	@echo "Open http://127.0.0.1:$(PORT)/lab/tree/$(DEMO_NOTEBOOK) (no token needed)"
-	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) --no-browser \
-	  --IdentityProvider.token= --ServerApp.password= --allow-root $(DEMO_NOTEBOOK)
+	@BIN=$(BIN) PORT=$(PORT) bash scripts/demo.sh $(DEMO_NOTEBOOK)
+
+# The wheel and the sdist, into dist/ (tests/test_wheel.py installs such a wheel alone).
+dist: $(STAMP)
+	$(BIN)/python -m build --no-isolation --outdir dist .
 
 # Peers: tf-keras-vis from the extra; Xplique pins an older TensorFlow, so it comes
 # without its dependencies plus what its imports need (benchmarks/README.md).
@@ -42,3 +46,9 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet deprecated einops opencv-python-headless \
 	  scikit-learn scikit-image tensorflow-probability
 	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
+
+# The documentation site, offline, warnings as errors; the lessons run during the build.
+# Open docs/_build/html/index.html.
+docs: $(STAMP)
+	rm -rf docs/_build/html
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html

@@ -89,6 +89,31 @@ def compiled_forward(model: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
     return lambda images: function(images).numpy()
 
 
+def logits_model(model: keras.Model) -> keras.Model:
+    """`model` with its final softmax dropped: a linear twin of the last Dense layer on
+    the same graph (shared weights copied once), for peers that score the raw output."""
+    last = model.layers[-1]
+    twin = keras.layers.Dense(last.units, name=f"{last.name}_logits")
+    outputs = twin(last.input)
+    twin.set_weights(last.get_weights())
+    return keras.Model(model.inputs, outputs, name=f"{model.name}_logits")
+
+
+def bare_input_gradient(model: keras.Model) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """A floor for gradient methods: one compiled input gradient of the class logits
+    (batch_dims gather, nothing else), fetched to numpy."""
+    logits = logits_model(model)
+
+    @tf.function(reduce_retracing=True)
+    def gradient(images, classes):
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
+            tape.watch(images)
+            scores = tf.gather(logits(images, training=False), classes, axis=1, batch_dims=1)
+        return tape.gradient(scores, images)
+
+    return lambda images, classes: gradient(tf.constant(images), tf.constant(classes)).numpy()
+
+
 def predicted(model: keras.Model, images: np.ndarray) -> np.ndarray:
     """Each image's predicted class: every candidate explains these same classes."""
     return np.argmax(model.predict_on_batch(images), axis=1).astype(np.int64)

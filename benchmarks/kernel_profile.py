@@ -11,8 +11,8 @@ n=25 <= 25x the forward pass at b=1).
    it ran in parallel (op time / wall time).
 3. Host-side cost: explain() against a direct call of its cached compiled function with
    the same arguments (validation, copies to numpy, result assembly), interleaved.
-4. SmoothGrad against its floor: one compiled saliency pass (a forward and an input
-   backward) per noisy sample, and the same 25 samples as one batch, interleaved.
+4. SmoothGrad against its floor: a bare compiled input gradient of the class logit over
+   the same 25 noisy copies as one batch, and what lies between (interleaved).
 Run: python -m benchmarks.kernel_profile [--quick]
 """
 from __future__ import annotations
@@ -26,9 +26,10 @@ import time
 import numpy as np
 import tensorflow as tf
 
+from benchmarks import peers
 from benchmarks.common import (
-    FORWARD, build_model, compiled_forward, machine, make_images, measure, parse, predicted,
-    ratio_table, record, record_ratios)
+    FORWARD, bare_input_gradient, build_model, compiled_forward, logits_model, machine,
+    make_images, measure, parse, predicted, ratio_table, record, record_ratios)
 from benchmarks.timing import table
 from cam_widgets import explain
 from cam_widgets.kernel.explain import compiled_functions
@@ -206,6 +207,12 @@ def host_overhead(model, settings, images_1, images_8) -> None:
 
 
 def smoothgrad_floor(model, settings, images_1) -> None:
+    """SmoothGrad against its floor: a bare compiled input gradient of the class logit
+    over the same noisy copies as one batch (noise made beforehand, nothing else in the
+    graph). Between them: the clean forward pass that picks the class, noise made in
+    the graph, the sum over copies, the display map and the host copies; the
+    one-copy-per-pass row shows what the loop over samples cost before chunking. Xplique
+    runs like with like: same n, noise std, batch, and the logit as score."""
     n_samples = 3 if settings.quick else 25
     targets = predicted(model, images_1)
     rng = np.random.default_rng(0)
@@ -213,29 +220,49 @@ def smoothgrad_floor(model, settings, images_1) -> None:
     noisy = (images_1 + 0.15 * spread * rng.standard_normal(
         (n_samples, *images_1.shape[1:]))).astype(np.float32)
     forward = compiled_forward(model)
+    floor = bare_input_gradient(model)
+    floor_name = f"floor: bare input gradient, {n_samples} noisy copies as one batch"
+    ours = f"cam_widgets smoothgrad n={n_samples}"
     candidates = {
         FORWARD: lambda: forward(images_1),
-        "one saliency pass (b=1)": lambda: explain(model, images_1, method="saliency",
-                                                   target=targets),
-        f"cam_widgets smoothgrad n={n_samples}": lambda: explain(
-            model, images_1, method="smoothgrad", target=targets, n_samples=n_samples),
-        f"{n_samples} noisy copies as one batch (saliency)": lambda: explain(
+        floor_name: lambda: floor(noisy, np.repeat(targets, n_samples)),
+        f"{n_samples} noisy copies as one batch, explain(saliency)": lambda: explain(
             model, noisy, method="saliency", target=np.repeat(targets, n_samples)),
+        ours: lambda: explain(model, images_1, method="smoothgrad", target=targets,
+                              n_samples=n_samples),
+        f"{ours}, one copy per pass": lambda: explain(
+            model, images_1, method="smoothgrad", target=targets, n_samples=n_samples,
+            chunk_size=1),
     }
+    notes: list[str] = []
+    peers.add_peer(candidates, notes, f"xplique smoothgrad n={n_samples} (logits)",
+                   lambda: peers.xplique_smoothgrad(logits_model(model), n_samples),
+                   images_1, targets)
     timing = measure(candidates, settings)
-    per_sample = timing.ratios["one saliency pass (b=1)"]
+    floor_ratio = timing.ratios[floor_name]
     print(f"\n### 4. SmoothGrad n={n_samples} against its floor, batch 1, median of "
           f"{timing.rounds} interleaved rounds")
     print(ratio_table(timing))
-    print(f"one input gradient costs {per_sample:.2f}x a forward pass, so {n_samples} of "
-          f"them cost ~{n_samples * per_sample:.0f}x; the 25x target would need each noisy "
-          "sample at the price of a forward pass alone")
+    rows = [(name, f"{ratio / floor_ratio:.3f}x") for name, ratio in timing.ratios.items()
+            if name != FORWARD]
+    print(table(rows, ("what", "x floor")))
+    for note in notes:
+        print(note)
     record_ratios("SmoothGrad floor, resnet50, b=1 (x compiled forward)", timing,
                   {name: name for name in candidates if name != FORWARD})
+    record("SmoothGrad floor, resnet50, b=1 (x compiled forward)", f"{ours} / floor",
+           f"{timing.ratios[ours] / floor_ratio:.3f}x", "<= 1.1x",
+           "yes" if timing.ratios[ours] / floor_ratio <= 1.1 else "NO")
+
+
+def _arguments(parser) -> None:
+    parser.add_argument("--part", default="graphs,profiles,host,floor",
+                        help="comma-separated parts (default all)")
 
 
 def main() -> None:
-    _, settings = parse(__doc__.splitlines()[0])
+    args, settings = parse(__doc__.splitlines()[0], _arguments)
+    parts = args.part.split(",")
     model = build_model("resnet50", settings.size)
     forward_convs = sum(1 for layer in model.layers
                         if isinstance(layer, tf.keras.layers.Conv2D))
@@ -243,17 +270,21 @@ def main() -> None:
     images_8 = make_images(2 if settings.quick else 8, settings.size, seed=8)
     print(f"## Kernel profile: ResNet50 (weights=None) {settings.size}x{settings.size} "
           f"({machine()})")
-    graphs(model, forward_convs, settings, {
-        "gradcam": {},
-        "guided_backprop": {"method": "guided_backprop"},
-        "guided_gradcam": {"method": "guided_gradcam"},
-        "smoothgrad": {"method": "smoothgrad", "n_samples": 3 if settings.quick else 25},
-        "top_k=5": {"top_k": 5},
-        "4 stage layers": {"layer": STAGES},
-    })
-    profiles(model, settings, images_1, images_8)
-    host_overhead(model, settings, images_1, images_8)
-    smoothgrad_floor(model, settings, images_1)
+    if "graphs" in parts:
+        graphs(model, forward_convs, settings, {
+            "gradcam": {},
+            "guided_backprop": {"method": "guided_backprop"},
+            "guided_gradcam": {"method": "guided_gradcam"},
+            "smoothgrad": {"method": "smoothgrad", "n_samples": 3 if settings.quick else 25},
+            "top_k=5": {"top_k": 5},
+            "4 stage layers": {"layer": STAGES},
+        })
+    if "profiles" in parts:
+        profiles(model, settings, images_1, images_8)
+    if "host" in parts:
+        host_overhead(model, settings, images_1, images_8)
+    if "floor" in parts:
+        smoothgrad_floor(model, settings, images_1)
 
 
 if __name__ == "__main__":

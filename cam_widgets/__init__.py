@@ -6,12 +6,16 @@ imported without TensorFlow, and the widget stack loads only for `CamViewer`.
 from __future__ import annotations
 
 import importlib
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
+
+from cam_widgets._version import installed_version as _installed_version
 
 if TYPE_CHECKING:
     from cam_widgets.audit import explain_to_parquet, read_results
     from cam_widgets.gallery import CamGallery
-    from cam_widgets.kernel import ExplainResult, LayerInfo, explain, explain_dataset, list_layers
+    from cam_widgets.kernel import (
+        ExplainResult, LayerInfo, SegmentationTarget, explain, explain_dataset, list_layers)
     from cam_widgets.kernel.methods import methods
     from cam_widgets.viewer import CamViewer
 
@@ -20,6 +24,7 @@ _HOMES = {
     "CamViewer": "cam_widgets.viewer",
     "ExplainResult": "cam_widgets.kernel",
     "LayerInfo": "cam_widgets.kernel",
+    "SegmentationTarget": "cam_widgets.kernel",
     "explain": "cam_widgets.kernel",
     "explain_dataset": "cam_widgets.kernel",
     "list_layers": "cam_widgets.kernel",
@@ -28,9 +33,20 @@ _HOMES = {
     "read_results": "cam_widgets.audit",
 }
 __all__ = list(_HOMES)
+__version__: str = _installed_version()
 
 
 def __getattr__(name: str) -> Any:
     if name in _HOMES:
         return getattr(importlib.import_module(_HOMES[name]), name)
     raise AttributeError(f"module 'cam_widgets' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """What Tab completion offers: the public names (before their first use too), the
+    dunders, and the public submodules already imported."""
+    names = set(__all__) | {name for name in globals() if name.startswith("__")}
+    names |= {name for name, value in globals().items()
+              if isinstance(value, ModuleType) and not name.startswith("_")
+              and value.__name__ == f"{__name__}.{name}"}
+    return sorted(names)

@@ -3,6 +3,8 @@
 - pointing game (Zhang et al. 2016, "Top-down Neural Attention by Excitation Backprop"),
 - energy in box (Wang et al. 2020, "Score-CAM"),
 - deletion and insertion curves with their AUC (Petsiuk et al. 2018, "RISE"),
+- ROAD, remove and debias (Rong et al. 2022, "A Consistent and Efficient Evaluation
+  Strategy for Attribution Methods"),
 - the model-randomisation sanity check (Adebayo et al. 2018, "Sanity Checks for
   Saliency Maps").
 """
@@ -11,10 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import keras
+from cam_widgets._tf_startup import import_tensorflow
+
+import_tensorflow()  # before Keras loads it: no start-up notices
+
+import keras  # noqa: E402
 import numpy as np
 import tensorflow as tf
 
+from cam_widgets.imputation import impute
 from cam_widgets.kernel import explain
 from cam_widgets.kernel.graph import leaf_calls
 
@@ -104,12 +111,27 @@ class Curves:
         return np.trapezoid(self.insertion, self.fractions, axis=1)
 
 
-def _scorer(model: keras.Model):
+def _ranks(maps: np.ndarray) -> np.ndarray:
+    """(B, H, W) rank of each pixel by the map, 0 for the highest (ties in raster order)."""
+    n, height, width = maps.shape
+    order = np.argsort(-maps.reshape(n, -1), axis=1, kind="stable")
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(height * width)[None], axis=1)
+    return rank.reshape(n, height, width)
+
+
+def _outputs(model: keras.Model):
+    """outputs(images, batch_size) -> the model's output for every image, in batches."""
     forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+    return lambda images, batch_size: np.concatenate(
+        [forward(images[i:i + batch_size]).numpy() for i in range(0, len(images), batch_size)])
+
+
+def _scorer(model: keras.Model):
+    outputs = _outputs(model)
 
     def score(images: np.ndarray, targets: np.ndarray, batch_size: int) -> np.ndarray:
-        out = [forward(images[i:i + batch_size]).numpy() for i in range(0, len(images), batch_size)]
-        return np.take_along_axis(np.concatenate(out), targets[:, None], axis=1)[:, 0]
+        return np.take_along_axis(outputs(images, batch_size), targets[:, None], axis=1)[:, 0]
 
     return score
 
@@ -143,10 +165,7 @@ def deletion_insertion(
             raise ValueError(f"baseline must be 'mean', a number or an array; got {baseline!r}.")
         baseline = images.mean(axis=(1, 2), keepdims=True)
     blank = np.broadcast_to(np.asarray(baseline, np.float32), images.shape)
-    order = np.argsort(-maps.reshape(n, -1), axis=1, kind="stable")
-    rank = np.empty_like(order)
-    np.put_along_axis(rank, order, np.arange(height * width)[None], axis=1)
-    rank = rank.reshape(n, height, width, 1)
+    rank = _ranks(maps)[..., None]
     fractions = np.linspace(0.0, 1.0, steps + 1)
     score = _scorer(model)
     deletion, insertion = [], []
@@ -155,6 +174,73 @@ def deletion_insertion(
         deletion.append(score(np.where(changed, blank, images), targets, batch_size))
         insertion.append(score(np.where(changed, images, blank), targets, batch_size))
     return Curves(fractions, np.stack(deletion, 1), np.stack(insertion, 1))
+
+
+@dataclass(frozen=True)
+class RoadCurves:
+    """ROAD: the class score after the most (MoRF) or least (LeRF) relevant pixels are
+    removed and imputed, at each percentile of pixels removed."""
+
+    percentiles: np.ndarray  # (P,) share of pixels removed, in percent
+    morf: np.ndarray  # (B, P) score with the most relevant pixels removed: lower is better
+    lerf: np.ndarray  # (B, P) score with the least relevant pixels removed: higher is better
+    morf_correct: np.ndarray  # (B, P) whether the target class is still the prediction
+    lerf_correct: np.ndarray  # (B, P)
+
+    @property
+    def morf_mean(self) -> np.ndarray:
+        """(B,) MoRF score averaged over the percentiles: lower is more faithful."""
+        return self.morf.mean(axis=1)
+
+    @property
+    def lerf_mean(self) -> np.ndarray:
+        """(B,) LeRF score averaged over the percentiles: higher is more faithful."""
+        return self.lerf.mean(axis=1)
+
+
+def road(
+    model: keras.Model, images: np.ndarray, maps: np.ndarray, targets: np.ndarray,
+    percentiles: tuple[float, ...] = (10, 20, 30, 40, 50, 60, 70, 80, 90),
+    noise: float = 0.01, seed: int = 0, batch_size: int = 256,
+) -> RoadCurves:
+    """ROAD (Rong et al. 2022) of `maps` for `targets`: remove and debias.
+
+    For each percentile p, the p% pixels ranked highest by the map (MoRF) or lowest
+    (LeRF) are removed and filled by noisy linear imputation (`cam_widgets.imputation`:
+    each removed pixel is the weighted mean of its 8 neighbours, plus Gaussian noise of
+    std `noise`), so the model sees no tell-tale hole, then the model scores the image
+    (its own output for the target class: a probability for a softmax model). Pixels
+    are ranked by the map with ties in raster order, as in `deletion_insertion`.
+    """
+    images = np.asarray(images, np.float32)
+    maps = np.asarray(maps, np.float32)
+    targets = np.asarray(targets, np.int64)
+    n, height, width = maps.shape
+    if images.ndim != 4 or images.shape[:3] != maps.shape or targets.shape != (n,):
+        raise ValueError(
+            f"images {images.shape}, maps {maps.shape} and targets {targets.shape} must "
+            "describe the same (B, H, W) images."
+        )
+    percentiles = np.asarray(percentiles, np.float64)
+    if percentiles.ndim != 1 or not len(percentiles) or not (
+            (percentiles > 0) & (percentiles < 100)).all():
+        raise ValueError(f"percentiles must be numbers in (0, 100), e.g. (10, 50, 90); got "
+                         f"{percentiles.tolist()}.")
+    rank = _ranks(maps)
+    rng = np.random.default_rng(seed)
+    removed_images = {"morf": [], "lerf": []}
+    for percent in percentiles:
+        count = int(round(percent / 100 * height * width))
+        for order, removed in (("morf", rank < count), ("lerf", rank >= height * width - count)):
+            removed_images[order].append(impute(images, removed, noise, rng))
+    outputs = _outputs(model)
+    curves = {}
+    for order, stacks in removed_images.items():
+        out = outputs(np.concatenate(stacks), batch_size).reshape(len(percentiles), n, -1)
+        picked = np.broadcast_to(targets[None, :, None], (len(percentiles), n, 1))
+        curves[order] = np.take_along_axis(out, picked, axis=2)[..., 0].T
+        curves[f"{order}_correct"] = (out.argmax(axis=2) == targets[None]).T
+    return RoadCurves(percentiles, **curves)
 
 
 def rank_correlation(first: np.ndarray, second: np.ndarray) -> np.ndarray:

@@ -47,6 +47,8 @@ COLORMAPS: tuple[str, ...] = (
     "magma",
     "plasma",
     "cividis",
+    "RdBu_r",
+    "coolwarm",
 )
 
 #: zlib level for interactive repaints: Pillow at level 1 encodes a 224x224 RGBA photo

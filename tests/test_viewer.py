@@ -1,5 +1,5 @@
 """CamViewer: the state machine (a counting wrapper around the real kernel), the pixels the
-canvases were sent (decoded from the captured messages), errors, and the static PNG."""
+canvases were sent (decoded from our transport's log), errors, and the static PNG."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import asyncio
 import base64
 import html
 import io
-import json
 import time
 from types import SimpleNamespace
 
@@ -15,15 +14,15 @@ import ipywidgets
 import keras
 import numpy as np
 import pytest
-from ipycanvas.canvas import _CANVAS_MANAGER, COMMANDS
 from PIL import Image
 
-import cam_widgets.viewer as viewer_module
+import cam_widgets.viewer.facade as viewer_module
 from cam_widgets import render
-from cam_widgets._viewer_state import LatestWins
 from cam_widgets.viewer import CamViewer
+from cam_widgets.viewer.scheduler import LatestWins
+from cam_widgets.viewer.transport import RecordingTransport
 
-_REAL_KERNEL = viewer_module._load_kernel
+_REAL_KERNEL = viewer_module.load_kernel
 
 
 # ------------------------------------------------------------------ fixtures
@@ -50,8 +49,9 @@ class CountingKernel:
     def __init__(self, delay: float = 0.0) -> None:
         real = _REAL_KERNEL()
         self._explain = real.explain
-        self.list_layers, self.method_names, self.get_method = (
+        self.list_layers, self.main_layers, self.method_names, self.get_method = (
             real.list_layers,
+            real.main_layers,
             real.method_names,
             real.get_method,
         )
@@ -77,45 +77,39 @@ class CountingKernel:
 @pytest.fixture
 def kernel(monkeypatch) -> CountingKernel:
     counting = CountingKernel()
-    monkeypatch.setattr(viewer_module, "_load_kernel", lambda: counting)
+    monkeypatch.setattr(viewer_module, "load_kernel", lambda: counting)
     return counting
 
 
 class Wire:
-    """Captures what ipycanvas sends: one entry per message, with the decoded images."""
+    """What our transport sent, for every viewer made while the fixture is active."""
 
     def __init__(self) -> None:
-        self.messages: list[list[tuple[str, str, np.ndarray]]] = []
-        self._canvas: str | None = None
+        self.viewers: list[CamViewer] = []
 
-    def send(self, content, buffers=None) -> None:
-        commands = json.loads(bytes(buffers[0]))
-        if commands and isinstance(commands[0], int):
-            commands = [commands]
-        draws, next_buffer = [], 1
-        for command in commands:
-            if command[0] == COMMANDS["switchCanvas"]:
-                self._canvas = command[1][0].removeprefix("IPY_MODEL_")
-                continue
-            n_buffers = command[2] if len(command) > 2 else 0
-            if command[0] == COMMANDS["putImageData"]:
-                image = Image.open(io.BytesIO(bytes(buffers[next_buffer])))
-                assert image.format == "PNG"
-                draws.append((self._canvas, image.mode, np.asarray(image)))
-            next_buffer += n_buffers
-        self.messages.append(draws)
+    @property
+    def messages(self) -> list:
+        return self.viewers[-1].transport.log if self.viewers else []
 
     def drawn(self, viewer: CamViewer, message: int = -1) -> dict[str, np.ndarray]:
-        """{panel: pixels} of one message."""
-        ids = {c.model_id: name for name, c in viewer.canvases.items()}
-        return {ids[canvas]: pixels for canvas, _, pixels in self.messages[message]}
+        """{panel: pixels} of the images one message carried (the overlay is the browser's)."""
+        sent = viewer.transport.log[message]
+        return {name: sent.decoded(name) for name in ("image", "heatmap")
+                if getattr(sent, name) is not None}
 
 
 @pytest.fixture
 def wire(monkeypatch) -> Wire:
     captured = Wire()
-    monkeypatch.setattr(_CANVAS_MANAGER, "send", captured.send)
-    monkeypatch.setattr(_CANVAS_MANAGER, "_current_canvas", None)
+
+    original_init = CamViewer.__init__
+
+    def init(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        captured.viewers.append(self)
+
+    monkeypatch.setattr(CamViewer, "transport_class", RecordingTransport)
+    monkeypatch.setattr(CamViewer, "__init__", init)
     return captured
 
 
@@ -132,33 +126,39 @@ def expected_map(model, image, **kwargs) -> np.ndarray:
 
 # ------------------------------------------------------------------ show / snapshot / PNG
 def test_show_returns_the_widget_with_a_png_of_the_view(model, images, kernel, wire, tmp_path):
-    viewer = CamViewer(model)
+    viewer = CamViewer(model, class_names=["disc", "square", "cross", "ring", "bar"])
     widget = viewer.show(images[0])
     assert isinstance(widget, ipywidgets.DOMWidget)
     bundle = widget._repr_mimebundle_()
     assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == widget.model_id
-    png = Image.open(io.BytesIO(base64.b64decode(bundle["image/png"])))
+    png = np.asarray(Image.open(io.BytesIO(base64.b64decode(bundle["image/png"]))))
     snapshot = viewer.snapshot()
-    assert snapshot.dtype == np.uint8 and snapshot.shape == (16, 48, 4)
-    # small views are enlarged 16x (nearest) to be readable in a saved notebook
-    enlarged = np.repeat(np.repeat(snapshot, 16, axis=0), 16, axis=1)
-    np.testing.assert_array_equal(np.asarray(png), enlarged)
+    np.testing.assert_array_equal(png, snapshot)
+    # the figure: captions above, the three panels enlarged 12x (nearest: 192 px tall),
+    # the colour bar below the heatmap
+    strip = np.repeat(np.repeat(viewer.panels(), 12, axis=0), 12, axis=1)
+    top = snapshot.shape[0] - strip.shape[0]
+    rows = [r for r in range(top + 1) if np.array_equal(snapshot[r : r + 192], strip)]
+    assert len(rows) == 1 and rows[0] > 30  # caption lines above it
+    assert snapshot.shape[1] == 3 * 192 and (snapshot[..., 3] == 255).all()
     viewer.save(tmp_path / "view.png")
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "view.png")), snapshot)
     assert len(kernel.calls) == 1
 
 
-def test_the_canvases_are_sent_exactly_the_snapshot_as_rgba(model, images, kernel, wire):
+def test_image_and_heatmap_are_sent_once_as_rgba_png_and_the_overlay_composed(
+    model, images, kernel, wire
+):
     viewer = CamViewer(model, opacity=0.4, colormap="viridis")
     viewer.show(images[0])
     assert len(wire.messages) == 1  # one hold_canvas() message for the first paint
+    sent = wire.messages[0]
+    assert sent.opacity == 0.4 and sent.nbytes == viewer.transport.bytes_sent > 0
+    image, heat, overlay = panels(viewer.panels())
     drawn = wire.drawn(viewer)
-    assert set(drawn) == {"image", "heatmap", "overlay"}
-    assert {mode for _, mode, _ in wire.messages[0]} == {"RGBA"}
-    image, heat, overlay = panels(viewer.snapshot())
-    for name, pixels in zip(("image", "heatmap", "overlay"), (image, heat, overlay)):
-        assert drawn[name].shape == (16, 16, 4)
-        np.testing.assert_array_equal(drawn[name], pixels)
+    assert set(drawn) == {"image", "heatmap"}
+    np.testing.assert_array_equal(drawn["image"], image)
+    np.testing.assert_array_equal(drawn["heatmap"], heat)
     np.testing.assert_array_equal(image[..., :3], render.to_rgb8(images[0]))
     np.testing.assert_allclose(viewer.current_map, expected_map(model, images[0]), atol=1e-5)
     np.testing.assert_array_equal(heat, render.colorize(viewer.current_map, "viridis"))
@@ -167,24 +167,23 @@ def test_the_canvases_are_sent_exactly_the_snapshot_as_rgba(model, images, kerne
 
 
 # ------------------------------------------------------------------ recompute vs repaint
-def test_opacity_and_colormap_repaint_without_calling_the_model(model, images, kernel, wire):
+def test_opacity_sends_no_image_data_and_colormap_only_the_heatmap(model, images, kernel, wire):
     viewer = CamViewer(model)
     viewer.show(images[0])
     kernel.calls.clear()
     for opacity in (0.0, 0.3, 0.75, 1.0):
-        before = len(wire.messages)
+        before, sent_bytes = len(wire.messages), viewer.transport.bytes_sent
         viewer.controls["opacity"].value = opacity
         assert len(wire.messages) == before + 1
-        drawn = wire.drawn(viewer)
-        assert set(drawn) == {"overlay"}  # only the panel that changed is sent
-        image, heat, overlay = panels(viewer.snapshot())
-        np.testing.assert_array_equal(drawn["overlay"], overlay)
+        assert wire.messages[-1].nbytes == 0 and viewer.transport.bytes_sent == sent_bytes
+        assert wire.messages[-1].opacity == opacity
+        image, heat, overlay = panels(viewer.panels())
         blend = (1 - opacity) * image[..., :3].astype(float) + opacity * heat[..., :3].astype(float)
-        assert np.abs(drawn["overlay"][..., :3] - blend).max() <= 1.0
+        assert np.abs(overlay[..., :3] - blend).max() <= 1.0
     for name in ("viridis", "inferno", "turbo", "gray", "jet"):
         viewer.controls["colormap"].value = name
         drawn = wire.drawn(viewer)
-        assert set(drawn) == {"heatmap", "overlay"}
+        assert set(drawn) == {"heatmap"}
         np.testing.assert_array_equal(drawn["heatmap"], render.colorize(viewer.current_map, name))
     assert kernel.calls == []
 
@@ -194,7 +193,7 @@ def test_a_class_change_on_the_same_layer_reuses_its_activations(model, images, 
     viewer.show(images[0])
     assert len(kernel.full_passes) == 1
     other = (viewer.settings.target + 1) % 5
-    viewer.controls["target"].value = other
+    viewer.target = other
     assert len(kernel.calls) == 2 and len(kernel.full_passes) == 1
     call = kernel.calls[-1]
     assert call["layer"] == viewer.settings.layer == "conv_b" and call["target"] == other
@@ -213,16 +212,16 @@ def test_a_class_change_on_the_same_layer_reuses_its_activations(model, images, 
 def test_coming_back_to_a_cached_setting_calls_nothing(model, images, kernel, wire):
     viewer = CamViewer(model)
     viewer.show(images)
-    viewer.controls["follow"].value = False  # so that the class stays put when the image changes
+    viewer.follow.value = False  # so that the class stays put when the image changes
     first = viewer.settings
     tour = [
-        ("target", 3),
+        ("target", "class 3 (3)"),  # the class picker's text: name (index)
         ("layer", "conv_a"),
         ("method", "saliency"),
         ("guided", True),
         ("image", 2),
         ("method", "layercam"),
-        ("target", 1),
+        ("target", "1"),
     ]
     previous = []
     for name, value in tour:
@@ -242,11 +241,11 @@ def test_a_new_image_explains_its_top_prediction_unless_told_not_to(model, image
     viewer.show(images)
     predicted = np.argmax(model.predict(images, verbose=0), axis=1)
     for index in (1, 2, 0):
-        viewer.controls["target"].value = (predicted[index - 1] + 2) % 5  # not the top class
+        viewer.target = (predicted[index - 1] + 2) % 5  # not the top class
         viewer.controls["image"].value = index
         assert viewer.settings.target == predicted[index]
-    viewer.controls["follow"].value = False
-    viewer.controls["target"].value = 4
+    viewer.follow.value = False
+    viewer.target = 4
     viewer.controls["image"].value = 1
     assert viewer.settings.target == 4
 
@@ -256,19 +255,19 @@ def test_a_burst_of_slider_moves_ends_in_a_few_computations_of_the_latest(
     model, images, wire, monkeypatch
 ):
     kernel = CountingKernel(delay=0.05)
-    monkeypatch.setattr(viewer_module, "_load_kernel", lambda: kernel)
+    monkeypatch.setattr(viewer_module, "load_kernel", lambda: kernel)
 
     async def drag() -> CamViewer:
-        viewer = CamViewer(model)
+        viewer = CamViewer(model, prefetch=False)
         viewer.show(images)
-        viewer.controls["follow"].value = False
+        viewer.follow.value = False
         kernel.calls.clear()
         for tick in range(100):  # as the kernel dispatches them: one message at a time
             viewer.controls["depth"].value = tick % 2
-            viewer.controls["target"].value = (tick * 3) % 5
+            viewer.target = (tick * 3) % 5
             viewer.controls["image"].value = tick % 3
             await asyncio.sleep(0)
-        viewer.controls["image"].value, viewer.controls["target"].value = 1, 2
+        viewer.controls["image"].value, viewer.target = 1, 2
         viewer.controls["layer"].value = "conv_a"
         await viewer.wait()
         return viewer
@@ -276,11 +275,11 @@ def test_a_burst_of_slider_moves_ends_in_a_few_computations_of_the_latest(
     viewer = asyncio.run(drag())
     assert 1 <= len(kernel.calls) <= 3
     s = viewer.settings
-    assert (s.image, s.target, s.layer) == (1, 2, "conv_a")
+    assert (s.image_index, s.target, s.layer) == (1, 2, "conv_a")
     np.testing.assert_allclose(
         viewer.current_map, expected_map(model, images[1], target=2, layer="conv_a"), atol=1e-5
     )
-    _, heat, _ = panels(viewer.snapshot())
+    _, heat, _ = panels(viewer.panels())
     np.testing.assert_array_equal(heat, render.colorize(viewer.current_map, "jet"))
     np.testing.assert_array_equal(wire.drawn(viewer)["heatmap"], heat)
 
@@ -289,14 +288,18 @@ def test_while_computing_a_busy_line_shows_and_opacity_still_repaints(
     model, images, wire, monkeypatch
 ):
     kernel = CountingKernel(delay=0.3)
-    monkeypatch.setattr(viewer_module, "_load_kernel", lambda: kernel)
+    monkeypatch.setattr(viewer_module, "load_kernel", lambda: kernel)
 
     async def scenario() -> tuple[str, int, CamViewer]:
-        viewer = CamViewer(model)
+        viewer = CamViewer(model, prefetch=False)
         viewer.show(images[0])
-        viewer.controls["target"].value = (viewer.settings.target + 1) % 5
+        viewer.target = (viewer.settings.target + 1) % 5
         await asyncio.sleep(0.05)
+        assert "computing" not in viewer.status.value  # a short computation shows nothing
+        await asyncio.sleep(0.15)
         busy = viewer.status.value
+        dimmed = {n for n, box in viewer.layout.boxes.items() if "cam-widgets-busy" in box._dom_classes}
+        assert dimmed == {"heatmap", "overlay"}  # the panels that will change
         assert kernel.running == 1  # the model runs on a worker thread ...
         before = len(wire.messages)
         viewer.controls["opacity"].value = 0.9  # ... and the loop still serves the controls
@@ -307,9 +310,10 @@ def test_while_computing_a_busy_line_shows_and_opacity_still_repaints(
         return busy, repainted, viewer
 
     busy, repainted, viewer = asyncio.run(scenario())
-    assert "computing" in busy
+    assert busy.startswith("computing gradcam · class class ") and "layer conv_b" in busy
     assert repainted == 1
-    assert viewer.status.value.startswith("✓")
+    assert not viewer.status.value.startswith("computing") and " ms, " in viewer.status.value
+    assert not any("cam-widgets-busy" in box._dom_classes for box in viewer.layout.boxes.values())
 
 
 def test_latest_wins_scheduler_without_widgets():
@@ -346,7 +350,7 @@ def test_latest_wins_scheduler_without_widgets():
 
 def test_snapshot_in_a_running_loop_applies_pending_changes(model, images, kernel, wire):
     async def scenario() -> CamViewer:
-        viewer = CamViewer(model)
+        viewer = CamViewer(model, prefetch=False)
         viewer.show(images[0])
         viewer.controls["layer"].value = "conv_a"
         viewer.snapshot()  # a cell that changes a control and then reads the view
@@ -372,7 +376,7 @@ def test_a_layer_that_cannot_be_explained_shows_the_kernels_message(
     assert (
         html.escape(message) in viewer.error_box.value and viewer.error_box.layout.display != "none"
     )
-    image, heat, overlay = panels(viewer.snapshot())  # the image is still shown
+    image, heat, overlay = panels(viewer.panels())  # the image is still shown
     np.testing.assert_array_equal(image[..., :3], render.to_rgb8(images[0]))
     np.testing.assert_array_equal(overlay, image)
     assert viewer.current_map is None
@@ -391,10 +395,25 @@ def test_a_bad_image_shows_a_message_and_the_next_image_recovers(model, images, 
     assert "got shape (4, 4, 2)" in viewer.error
     viewer.controls["image"].value = 2
     assert viewer.error is None and viewer.current_map is not None
-    viewer.controls["image"].value = 3  # loads, but is not the model's size: the kernel says so
-    assert "expects images of shape (16, 16, 3)" in viewer.error
-    viewer.controls["image"].value = 0
+    viewer.controls["image"].value = 3  # not the model's size: resized, with a notice
     assert viewer.error is None
+    assert "image resized from 20x20 to 16x16, the model&#x27;s input (bilinear)" in (
+        viewer.status.value)
+    assert viewer.current_map.shape == (20, 20)  # drawn over the image as given
+    fitted = render.resize(np.asarray(viewer.session.images.raw(3))[..., 0], (16, 16))
+    np.testing.assert_allclose(kernel.calls[-1]["images"][0, ..., 0], fitted, atol=1e-6)
+    viewer.controls["image"].value = 0
+    assert viewer.error is None and "resized" not in viewer.status.value
+
+
+def test_a_channel_mismatch_says_how_to_fix_it(model, kernel, wire):
+    viewer = CamViewer(model)
+    viewer.show(np.random.default_rng(2).random((16, 16, 1)))
+    assert viewer.error.startswith("the model expects 3 channel(s) (RGB), this image has 1 (grey)")
+    assert "np.repeat(img, 3, axis=-1)" in viewer.error and "resize" not in viewer.error
+    viewer.show(np.random.default_rng(2).random((16, 16, 4)))
+    assert "drop the alpha channel: img[..., :3]" in viewer.error
+    assert kernel.calls == []
 
 
 @pytest.mark.parametrize("bad", ["no/such/image.png", None, np.zeros(7)])
@@ -432,7 +451,7 @@ def test_preprocess_feeds_the_model_and_the_raw_image_is_shown(model, kernel, wi
     assert seen[0].dtype == np.uint8 and seen[0].shape == (1, 16, 16, 3)
     np.testing.assert_array_equal(seen[0][0], raw)
     np.testing.assert_allclose(kernel.calls[0]["images"], raw[None] / 255.0)
-    image, _, _ = panels(viewer.snapshot())
+    image, _, _ = panels(viewer.panels())
     np.testing.assert_array_equal(image[..., :3], raw)
 
 
@@ -440,7 +459,7 @@ def test_float_images_in_0_255_are_shown_as_pixels(model, kernel, wire):
     image = np.random.default_rng(4).uniform(0, 255, (16, 16, 3)).astype(np.float32)
     viewer = CamViewer(model)
     viewer.show(image)
-    np.testing.assert_array_equal(panels(viewer.snapshot())[0][..., :3], np.rint(image))
+    np.testing.assert_array_equal(panels(viewer.panels())[0][..., :3], np.rint(image))
 
 
 def test_layer_controls_list_nested_spatial_layers_with_sizes(kernel, wire):
@@ -457,7 +476,6 @@ def test_layer_controls_list_nested_spatial_layers_with_sizes(kernel, wire):
     options = viewer.controls["layer"].options
     assert [value for _, value in options] == ["backbone/stem", "backbone/deep"]
     assert options[0][0] == "backbone/stem · 10×10" and options[1][0] == "backbone/deep · 4×4"
-    assert "deeper" in viewer.controls["layer"].description
     viewer.show(np.random.default_rng(5).random((12, 12, 3)))
     assert viewer.settings.layer == "backbone/deep" and viewer.controls["depth"].value == 1
     viewer.controls["depth"].value = 0  # scrubbing depth picks the layer
@@ -479,7 +497,8 @@ def test_method_and_guided_controls(model, images, kernel, wire):
     assert viewer.controls["guided"].disabled and viewer.controls["guided"].value
     viewer.controls["method"].value = "gradcam"
     assert not viewer.controls["layer"].disabled and not viewer.controls["guided"].disabled
-    assert set(viewer.controls["colormap"].options) >= {
+    assert {value for _, value in viewer.controls["colormap"].options} >= {
+        "auto",
         "jet",
         "viridis",
         "inferno",
@@ -525,7 +544,7 @@ def test_a_batch_gets_an_image_slider(model, images, kernel, wire):
     assert slider.max == 2 and slider.layout.display != "none"
     slider.value = 2
     np.testing.assert_allclose(viewer.current_map, expected_map(model, images[2]), atol=1e-5)
-    np.testing.assert_array_equal(panels(viewer.snapshot())[0][..., :3], render.to_rgb8(images[2]))
+    np.testing.assert_array_equal(panels(viewer.panels())[0][..., :3], render.to_rgb8(images[2]))
     viewer.show(images[1])
     assert viewer.controls["image"].layout.display == "none"
 
@@ -554,23 +573,26 @@ def test_siamese_model_input_selector_and_callable_target(kernel, wire):
     selector.value = 1
     assert kernel.calls[-1]["input_index"] == 1 and kernel.calls[-1]["target"] is similarity_score
     assert viewer.error is None, viewer.error
-    np.testing.assert_array_equal(panels(viewer.snapshot())[0][..., :3], render.to_rgb8(b[0]))
+    np.testing.assert_array_equal(panels(viewer.panels())[0][..., :3], render.to_rgb8(b[0]))
     assert not np.allclose(first, viewer.current_map)
     viewer.controls["image"].value = 1
     assert viewer.settings.target is similarity_score and viewer.error is None
 
 
 # ------------------------------------------------------------------ canvases in the page
-def test_a_view_that_connects_later_is_redrawn_from_python_state(model, images, kernel, wire):
-    viewer = CamViewer(model)
+def test_a_view_that_connects_later_is_redrawn_without_new_image_data(
+    model, images, kernel, wire
+):
+    viewer = CamViewer(model, opacity=0.7)
     viewer.show(images[0])
-    expected = dict(zip(("image", "heatmap", "overlay"), panels(viewer.snapshot())))
-    wire.messages.clear()
-    for name, canvas in viewer.canvases.items():
-        canvas._handle_frontend_event(None, {"event": "client_ready"}, [])
-        drawn = wire.drawn(viewer)
-        assert list(drawn) == [name]
-        np.testing.assert_array_equal(drawn[name], expected[name])
+    expected = dict(zip(("image", "heatmap", "overlay"), panels(viewer.panels())))
+    sent_bytes = viewer.transport.bytes_sent
+    viewer.transport._on_client_ready()  # what each canvas does when a new page shows it
+    redraw = wire.messages[-1]
+    assert redraw.redraw and redraw.nbytes == 0 and viewer.transport.bytes_sent == sent_bytes
+    assert redraw.opacity == 0.7
+    for name, png in viewer.transport.shown().items():
+        np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(png))), expected[name])
     assert len(kernel.calls) == 1
 
 
@@ -579,8 +601,9 @@ def test_canvas_size_is_the_image_and_css_scales_it(model, images, kernel, wire)
     viewer.show(images[0])
     for canvas in viewer.canvases.values():
         assert (canvas.width, canvas.height) == (16, 16)
-        assert canvas.layout.width == "256px" and canvas.layout.height == "256px"
-        assert "cam-widgets-pixelated" in canvas._dom_classes
+    for box in viewer.layout.boxes.values():
+        assert box.layout.max_width == "256px"  # 16 CSS pixels per image pixel at most
+        assert "cam-widgets-pixelated" in box._dom_classes
     assert "image-rendering: pixelated" in viewer.widget.children[0].value
 
 
@@ -594,4 +617,118 @@ def test_constructor_rejects_unknown_method_and_colormap(model, kernel):
 def test_kernel_namespace_is_what_the_viewer_uses():
     real = _REAL_KERNEL()
     assert isinstance(real, SimpleNamespace)
-    assert {"explain", "list_layers", "method_names", "get_method"} <= set(vars(real))
+    assert {"explain", "list_layers", "main_layers", "method_names", "get_method"} <= set(
+        vars(real))
+
+
+# ------------------------------------------------------------------ pre-tracing
+def test_after_a_map_the_next_likely_actions_are_computed_in_the_background(
+    model, images, kernel, wire
+):
+    async def scenario() -> tuple[CamViewer, int, list]:
+        viewer = CamViewer(model)  # prefetch=None: on, as there is a running loop
+        viewer.show(images[0])
+        first_paint = len(wire.messages)  # the first picture came before any pre-tracing
+        while viewer.prefetcher.busy:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.01)  # the results are stored through the loop
+        done = [s for s, _ in viewer.prefetcher.done]
+        made = len(kernel.calls)
+        predictions = model.predict(images[:1], verbose=0)[0]
+        runner_up = int(np.argsort(-predictions)[1])
+        viewer.target = runner_up  # the runner-up class: already computed
+        viewer.target = int(np.argmax(predictions))
+        viewer.guided = True  # the guided toggle: already computed
+        viewer.guided = False
+        viewer.layer = "pool"  # the neighbouring layer in the menu: already computed
+        await viewer.wait()
+        assert len(kernel.calls) == made, [(c["target"], c.get("layer"), c["guided"], c.get("activations") is None) for c in kernel.calls]
+        return viewer, first_paint, done
+
+    viewer, first_paint, done = asyncio.run(scenario())
+    assert first_paint == 1
+    assert [(s.target == viewer.target, s.guided, s.layer) for s in done] == [
+        (False, False, "conv_b"), (True, True, "conv_b"), (True, False, "pool")]
+    np.testing.assert_allclose(
+        viewer.current_map, expected_map(model, images[0], layer="pool"), atol=1e-5
+    )
+
+
+# ------------------------------------------------------------------ settings as traits
+def test_every_setting_from_code_equals_the_control_path(model, images, kernel, wire):
+    """Setting a trait moves its control and draws what moving the control draws."""
+    changes = [("method", "layercam", "layercam"), ("layer", "conv_a", "conv_a"),
+               ("target", 3, "class 3 (3)"), ("guided", True, True),
+               ("opacity", 0.8, 0.8), ("colormap", "viridis", "viridis"),
+               ("scale", "shared", "shared"), ("image_index", 2, 2)]
+    control_of = {"image_index": "image"}
+    by_code, by_control = CamViewer(model, prefetch=False), CamViewer(model, prefetch=False)
+    for viewer in (by_code, by_control):
+        viewer.follow.value = False
+        viewer.show(images)
+    seen = []
+    by_code.observe(lambda change: seen.append(change["name"]), names=[c[0] for c in changes])
+    for setting, value, shown in changes:
+        control = control_of.get(setting, setting)
+        setattr(by_code, setting, value)
+        by_control.controls[control].value = shown
+        assert by_code.controls[control].value == shown  # the control follows the trait
+        assert getattr(by_control, setting) == value  # the trait follows the control
+        assert by_code.settings == by_control.settings
+        np.testing.assert_array_equal(by_code.panels(), by_control.panels())
+        np.testing.assert_array_equal(by_code.snapshot(), by_control.snapshot())
+    assert seen == [c[0] for c in changes]  # observe() sees each change once
+    # widgets.link works both ways on a trait
+    slider = ipywidgets.FloatSlider(0.1, min=0, max=1)
+    ipywidgets.link((slider, "value"), (by_code, "opacity"))
+    assert by_code.opacity == 0.1 and by_code.controls["opacity"].value == 0.1
+    by_code.opacity = 0.35
+    assert slider.value == 0.35
+
+
+def test_bad_settings_are_refused_with_what_would_be_right(model, kernel, wire):
+    viewer = CamViewer(model)
+    with pytest.raises(ValueError, match="Unknown method 'gradkam'. Did you mean 'gradcam'"):
+        viewer.method = "gradkam"
+    with pytest.raises(ValueError, match=r"opacity must be in \[0, 1\], got 1.5"):
+        viewer.opacity = 1.5
+    with pytest.raises(ValueError, match="target must be None, a class index >= 0"):
+        viewer.target = -2
+    with pytest.raises(ValueError, match=r"expected any of \['map', 'shared'\]"):
+        viewer.scale = "global"
+
+
+def test_class_picker_searches_names_and_indices(model, images, kernel, wire):
+    viewer = CamViewer(model, class_names=["disc", "square", "cross", "ring", "bar"])
+    viewer.show(images[0])
+    picker = viewer.controls["target"]
+    assert picker.options == ("disc (0)", "square (1)", "cross (2)", "ring (3)", "bar (4)")
+    for typed, expected in (("ring (3)", 3), ("1", 1), ("cross", 2), ("no such class", 2)):
+        picker.value = typed
+        assert viewer.target == expected
+    assert picker.value == "no such class"  # what was typed stays; the class does not move
+    assert "explaining <b>cross</b> (class 2)" in viewer.class_label.value
+
+
+def test_imagenet_names_offline_fail_once_quietly(model, images, kernel, wire, capsys, monkeypatch):
+    import keras.applications.imagenet_utils as imagenet_utils
+
+    calls = []
+
+    def offline(preds, top=5):
+        calls.append(top)
+        print("Downloading data from https://storage.googleapis.com/.../imagenet_class_index.json")
+        raise OSError("no network")
+
+    monkeypatch.setattr(imagenet_utils, "decode_predictions", offline)
+    viewer = CamViewer(model, class_names="imagenet")
+    viewer.show(images)
+    for index in (1, 2, 0):
+        viewer.image_index = index
+    assert len(calls) == 1  # tried once
+    assert viewer.status.value.count("could not load ImageNet names (OSError)") == 1
+    assert "class 0" in viewer.controls["target"].options[0]
+    captured = capsys.readouterr()
+    assert "Downloading" not in captured.out + captured.err
+    with pytest.raises(ValueError, match='class_names must be a list, a dict, a callable or "imagenet"'):
+        CamViewer(model, class_names="imagenett")

@@ -1,7 +1,20 @@
-"""The attribution kernel: TensorFlow only, no rendering or widgets."""
-from cam_widgets.kernel.explain import ExplainResult, explain, explain_dataset
-from cam_widgets.kernel.guided import GuidedCoverage
-from cam_widgets.kernel.layers import LayerInfo, list_layers
+"""The attribution kernel: TensorFlow only, no rendering or widgets.
 
-__all__ = ["ExplainResult", "GuidedCoverage", "LayerInfo", "explain", "explain_dataset",
-           "list_layers"]
+Besides `explain`, the viewer reads these one homes of shared knowledge: `class_count`
+(how many classes an int target can name), `split_images` / `load_image` (the
+one-image-or-batch rule and image loading), `looks_like_probabilities`.
+"""
+from cam_widgets._tf_startup import import_tensorflow
+
+import_tensorflow()  # before any kernel module: TensorFlow loads without its notices
+
+from cam_widgets.kernel.explain import ExplainResult, explain, explain_dataset  # noqa: E402
+from cam_widgets.kernel.guided import GuidedCoverage  # noqa: E402
+from cam_widgets.kernel.inputs import load_image, split_images  # noqa: E402
+from cam_widgets.kernel.layers import LayerInfo, list_layers  # noqa: E402
+from cam_widgets.kernel.segmentation import SegmentationTarget  # noqa: E402
+from cam_widgets.kernel.targets import class_count, looks_like_probabilities  # noqa: E402
+
+__all__ = ["ExplainResult", "GuidedCoverage", "LayerInfo", "SegmentationTarget",
+           "class_count", "explain", "explain_dataset", "list_layers", "load_image",
+           "looks_like_probabilities", "split_images"]

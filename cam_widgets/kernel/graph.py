@@ -6,6 +6,10 @@ are walked recursively, so a layer at any depth can be read (captured), replaced
 (overridden) or given another gradient (guided) on the way, while the weights stay the
 user's and the model itself is never modified: running the walk on real tensors adds
 no nodes, no attributes and no variables to it.
+
+Keras 3 has no public API for a model's graph, so this module is the one place in the
+package that reads private Keras names: the Functional class, `_functional`,
+`_nodes_by_depth`, `node.arguments.fill_in`, `_outputs_struct`, `_call_has_training_arg`.
 """
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import keras
-from keras.src.models.functional import Functional
+from keras.src.models.functional import Functional  # private: no public graph API
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,32 @@ def graph_of(model: keras.layers.Layer) -> Functional | None:
     if isinstance(model, Functional):
         return model
     return None
+
+
+def check_model(model: Any, image_shape: tuple | None = None) -> None:
+    """A TypeError with a remedy that works when `model` is not a Keras 3 model with a
+    layer graph (a Keras 2 `tf_keras` model, a subclassed Model, a bare layer)."""
+    shape = tuple(image_shape) if image_shape else "(height, width, channels)"
+    if not isinstance(model, keras.layers.Layer):
+        kind = f"{type(model).__module__}.{type(model).__name__}"
+        raise TypeError(
+            f"`model` is a {kind}, not a Keras 3 model (keras {keras.__version__}). A "
+            "Keras 2 (`tf_keras`) model moves to Keras 3 through an .h5 file: "
+            "`old_model.save('model.h5')`, then `model = keras.models.load_model("
+            "'model.h5')` (standard layers load as they are; custom ones need "
+            "`custom_objects`)."
+        )
+    if graph_of(model) is None:
+        raise TypeError(
+            f"{type(model).__name__} {model.name!r} has no layer graph to re-trace (a "
+            "subclassed Model or a bare layer: its call() is Python code). Wrap it in a "
+            f"Functional model: `inputs = keras.Input({shape}); wrapped = "
+            "keras.Model(inputs, model(inputs))`; the wrapped model works with the "
+            "gradient methods ('saliency', 'smoothgrad'), where it is one opaque layer. "
+            "For a CAM method, which reads a layer inside, build the network "
+            "functionally from its layers (they keep their weights), e.g. `x = inputs; "
+            "x = model.conv(x); ...; keras.Model(inputs, x)`."
+        )
 
 
 def _flat(structure: Any) -> list:
@@ -123,14 +153,8 @@ def walk(model: keras.Model, inputs: Sequence[Any], hook: LeafHook) -> list:
 
     Returns the model's outputs as a flat list.
     """
+    check_model(model)
     graph = graph_of(model)
-    if graph is None:
-        raise TypeError(
-            f"{type(model).__name__} {model.name!r} has no layer graph to walk (a "
-            "subclassed Model or a bare layer). Wrap it: `inputs = keras.Input(shape); "
-            "keras.Model(inputs, your_model(inputs))`, or use a Functional/Sequential "
-            "model."
-        )
     deps = [frozenset({index}) for index in range(len(inputs))]
     return _Walk(hook).graph(graph, list(inputs), deps, "", terminal=True)
 
@@ -144,6 +168,7 @@ def leaf_calls(model: keras.Model) -> tuple[LayerCall, ...]:
 
     Cached per model; a Sequential that gets a new graph (after `add`) is read again.
     """
+    check_model(model)
     graph = graph_of(model)
     cached = _CALLS.get(model)
     if cached is not None and cached[0]() is graph:
@@ -160,10 +185,7 @@ def _read_calls(model: keras.Model) -> tuple[LayerCall, ...]:
         calls.append(call)
         return node.outputs
 
-    graph = graph_of(model)
-    if graph is None:
-        walk(model, [], record)  # raises the explanatory TypeError
-    walk(model, list(graph.inputs), record)
+    walk(model, list(graph_of(model).inputs), record)
     return tuple(calls)
 
 

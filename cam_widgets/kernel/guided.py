@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import keras
 import tensorflow as tf
 
+from cam_widgets.kernel.activations import activation_name, is_op
+
 _GUIDED_ACTIVATIONS = ("relu", "relu6")
 _OTHER_RECTIFIERS = (
     "leaky_relu", "elu", "selu", "gelu", "silu", "swish", "mish", "softplus",
@@ -48,18 +50,21 @@ class GuidedCoverage:
 
 
 def guided_kind(layer: keras.layers.Layer) -> str | None:
-    """'guided' for a ReLU-like layer, a reason string for one left vanilla, else None."""
+    """'guided' for a ReLU-like layer or `keras.ops.relu` node, a reason string for one
+    left vanilla, else None."""
     if isinstance(layer, keras.layers.ReLU):
         return "guided"
     if isinstance(layer, _RECTIFIER_LAYERS):
         return f"{type(layer).__name__} is not a ReLU; its gradient is left as is"
     if isinstance(layer, keras.layers.Lambda):
         return "Lambda layer: any ReLU inside its function cannot be seen"
-    name = getattr(getattr(layer, "activation", None), "__name__", "")
+    name = activation_name(layer)
     if name in _GUIDED_ACTIVATIONS:
         return "guided"
     if name in _OTHER_RECTIFIERS:
         return f"activation {name!r} is not a ReLU; its gradient is left as is"
+    if is_op(layer):
+        return None
     if not type(layer).__module__.startswith("keras"):
         return f"custom layer {type(layer).__name__}: ReLUs inside its call() cannot be seen"
     return None

@@ -7,43 +7,82 @@ from dataclasses import dataclass
 
 import keras
 
-from cam_widgets.kernel.graph import LayerCall, leaf_calls
+from cam_widgets.kernel.graph import LayerCall
+from cam_widgets.kernel.sublayers import all_calls as leaf_calls
+from cam_widgets.kernel.tokens import find_grid
 
 LayerSpec = str | int | keras.layers.Layer | None
 
 
 @dataclass(frozen=True)
 class LayerInfo:
-    """A layer as `list_layers` shows it; `spatial` is True for a 4-D (B, h, w, C) output."""
+    """A layer as `list_layers` shows it; `spatial` is True for a 4-D (B, h, w, C) output
+    and for a token layer (B, N, D) whose patch grid was found: `grid` is then (h, w)
+    and `prefix_tokens` the tokens before the patches (class, register tokens)."""
 
     path: str
     class_name: str
     output_shape: tuple[int | None, ...]
     spatial: bool
+    grid: tuple[int, int] | None = None
+    prefix_tokens: int = 0
 
 
 def _is_spatial(call: LayerCall) -> bool:
     return len(call.output_shape) == 4
 
 
+def _collapsed(call: LayerCall) -> bool:
+    """A spatial output of one position (after a keepdims global pooling)."""
+    return tuple(call.output_shape[1:3]) == (1, 1)
+
+
+def _branch_calls(model: keras.Model, path: str, input_index: int) -> list[LayerCall]:
+    return [c for c in leaf_calls(model) if c.path == path and input_index in c.inputs_used]
+
+
+def call_name(model: keras.Model, call: LayerCall, input_index: int = 0) -> str:
+    """The name that resolves back to `call`: its path, with `:ordinal` when the path
+    has several calls on input `input_index`'s branch (a backbone called twice)."""
+    if len(_branch_calls(model, call.path, input_index)) > 1:
+        return f"{call.path}:{call.ordinal}"
+    return call.path
+
+
 def list_layers(model: keras.Model) -> list[LayerInfo]:
     """Every layer of `model` with its path (`outer/inner/layer`), in execution order.
 
-    Layers of nested models are listed under their model's name; a layer called several
-    times (a shared encoder) is listed once.
+    Layers of nested models are listed under their model's name, layers inside custom
+    layers under their host's path; a layer called several times (a shared encoder) is
+    listed once. Token layers are spatial with their patch grid (see `kernel.tokens`).
     """
     infos: dict[str, LayerInfo] = {}
-    for call in leaf_calls(model):
-        if call.path not in infos:
-            infos[call.path] = LayerInfo(
-                call.path, type(call.layer).__name__, call.output_shape, _is_spatial(call)
-            )
+    calls = leaf_calls(model)
+    for index, call in enumerate(calls):
+        if call.path in infos:
+            continue
+        grid = find_grid(call, calls[:index], _image_shape(model, call))
+        infos[call.path] = LayerInfo(
+            call.path, type(call.layer).__name__, call.output_shape,
+            _is_spatial(call) or grid is not None,
+            grid.size if grid else None, grid.prefix if grid else 0,
+        )
     return list(infos.values())
 
 
+def _image_shape(model: keras.Model, call: LayerCall) -> tuple[int | None, ...]:
+    """The shape of the image input feeding `call` (() if none is an image)."""
+    for index in sorted(call.inputs_used):
+        shape = tuple(model.inputs[index].shape)
+        if len(shape) == 4:
+            return shape
+    return ()
+
+
 def _branch_call(calls: list[LayerCall], input_index: int) -> LayerCall:
-    """Of the calls of one layer, the one on the branch of `input_index`."""
-    for call in calls:
+    """Of the calls of one layer, the last on the branch of `input_index` (the one the
+    default layer would pick)."""
+    for call in reversed(calls):
         if input_index in call.inputs_used:
             return call
     raise ValueError(
@@ -51,6 +90,18 @@ def _branch_call(calls: list[LayerCall], input_index: int) -> LayerCall:
         f"it cannot explain that input (it is fed by input(s) "
         f"{sorted(calls[0].inputs_used)}). Choose a layer on input {input_index}'s branch "
         "or another `input_index`."
+    )
+
+
+def _nth_call(calls: list[LayerCall], ordinal: int, input_index: int) -> LayerCall:
+    """The call `path:ordinal`, which must be on the branch of `input_index`."""
+    names = [f"{c.path}:{c.ordinal}" for c in calls if input_index in c.inputs_used]
+    for call in calls:
+        if call.ordinal == ordinal and input_index in call.inputs_used:
+            return call
+    raise ValueError(
+        f"Layer {calls[0].path!r} has no call {ordinal} on input {input_index}'s branch; "
+        f"its calls there are {', '.join(names) or 'none'}."
     )
 
 
@@ -68,10 +119,12 @@ def resolve_layer(
 ) -> LayerCall:
     """The layer call that `layer` names, on the branch of model input `input_index`.
 
-    None picks the last layer with a spatial output on that input's own branch (before
-    it merges with other inputs), else the last that depends on it. A string
-    is a path (a bare name is accepted when exactly one path ends with it), an int an
-    index into `list_layers(model)`, a Layer object that layer.
+    None picks the last layer with a spatial output of more than one position (before
+    a global pooling collapses space) on that input's own branch (before it merges with
+    other inputs), else the last that depends on it. A string is a path (a bare name is
+    accepted when exactly one path ends with it), with `:n` for the n-th call of a layer
+    called several times (without it, the last call on the branch); an int an index
+    into `list_layers(model)`, a Layer object that layer.
     """
     calls = [call for call in leaf_calls(model) if not isinstance(call.layer, keras.layers.InputLayer)]
     by_path: dict[str, list[LayerCall]] = {}
@@ -84,6 +137,9 @@ def resolve_layer(
         # map no longer tells the inputs apart.
         spatial = [c for c in calls if _is_spatial(c) and c.inputs_used == {input_index}]
         spatial = spatial or [c for c in calls if _is_spatial(c) and input_index in c.inputs_used]
+        # A 1x1 output after a keepdims global pooling (MobileNet's 1x1 conv head) gives
+        # a constant map: the default is the last layer before space collapses.
+        spatial = [c for c in spatial if not _collapsed(c)] or spatial
         if not spatial:
             raise ValueError(
                 f"Model {model.name!r} has no layer with a spatial (batch, height, width, "
@@ -113,6 +169,9 @@ def resolve_layer(
         return _branch_call(matches, input_index)
     if layer in by_path:
         return _branch_call(by_path[layer], input_index)
+    path, colon, ordinal = layer.rpartition(":")
+    if colon and ordinal.isdigit() and path in by_path:
+        return _nth_call(by_path[path], int(ordinal), input_index)
     suffix = [p for p in paths if p.endswith("/" + layer)]
     if len(suffix) == 1:
         return _branch_call(by_path[suffix[0]], input_index)
@@ -123,18 +182,18 @@ def resolve_layers(
     model: keras.Model, layers: str | Sequence[LayerSpec], input_index: int = 0
 ) -> tuple[LayerCall, ...]:
     """Several layer calls at once: a list of specs, or "all" for every spatial layer on
-    input `input_index`'s path, in execution order."""
+    input `input_index`'s path (each call of a layer called several times), in
+    execution order."""
     if isinstance(layers, str):
         if layers != "all":
             raise ValueError(f"layers={layers!r}: give a list of layers or 'all'.")
-        chosen: dict[str, LayerCall] = {}
-        for call in leaf_calls(model):
+        chosen = tuple(
+            call for call in leaf_calls(model)
             if (_is_spatial(call) and input_index in call.inputs_used
-                    and not isinstance(call.layer, keras.layers.InputLayer)):
-                chosen.setdefault(call.path, call)
+                and not isinstance(call.layer, keras.layers.InputLayer)))
         if not chosen:
             resolve_layer(model, None, input_index)  # raises the no-spatial-layer error
-        return tuple(chosen.values())
+        return chosen
     if not layers:
         raise ValueError("The list of layers is empty; name at least one layer.")
     return tuple(resolve_layer(model, item, input_index) for item in layers)

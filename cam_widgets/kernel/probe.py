@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import keras
 import tensorflow as tf
 
 from cam_widgets.kernel.graph import LayerCall, call_layer, walk
 from cam_widgets.kernel.guided import GateMode, guided_gate, guided_kind, leaks
+from cam_widgets.kernel.activations import activation_name
+from cam_widgets.kernel.sublayers import SubCalls, SubLayerCall
 from cam_widgets.kernel.targets import pre_squash, squashes
+from cam_widgets.kernel.tokens import TokenGrid
 
 
 @dataclass
@@ -25,19 +28,39 @@ class ProbeOutput:
     activations: list[tf.Tensor]  # the read layer calls' outputs, in the order asked
     scores_from: list[tf.Tensor]  # model outputs, before a final squash if logits
     model_outputs: list[tf.Tensor]  # the model's own outputs
+    sigmoid_head: bool = False  # the first output comes from a final sigmoid: binary
+    probabilities: bool = False  # ... and still ends in it (logits off)
+    attention: list[tf.Tensor] = field(default_factory=list)  # (B, heads, N, N) each
 
 
 class Probe:
-    """Re-trace of `model` that reads the outputs of `layers` (LayerCalls)."""
+    """Re-trace of `model` that reads the outputs of `layers` (LayerCalls).
+
+    A token layer with a grid in `grids` is read as its (B, h, w, D) patch grid, and
+    the model goes on with its tokens rebuilt from that grid (so gradients reach it); a
+    given replacement then stands in for the patch tokens only. Calls inside custom
+    layers (SubLayerCall) are read while their host runs.
+    """
 
     def __init__(
         self, model: keras.Model, layers: Sequence[LayerCall] = (), *, guided: bool,
-        logits: bool,
+        logits: bool, grids: Sequence[TokenGrid | None] | None = None,
+        attention: Sequence[LayerCall] = (),
     ) -> None:
         # A weak reference: compiled functions hold probes, and caches keyed weakly by
         # the model must not keep it alive.
         self._model = weakref.ref(model)
         self._slots = {(call.path, call.ordinal): slot for slot, call in enumerate(layers)}
+        self._grids = list(grids) if grids is not None else [None] * len(layers)
+        # host (path, ordinal) -> paths of the sub-layers read inside it
+        self._hosts: dict[tuple[str, int], set[str]] = {}
+        for call in (*layers, *attention):
+            if isinstance(call, SubLayerCall):
+                key = (call.host.path, call.host.ordinal)
+                self._hosts.setdefault(key, set()).add(call.path)
+        self._attention = {(call.path, call.ordinal) for call in attention}
+        self._attention_layers = {id(call.layer) for call in attention
+                                  if isinstance(call, SubLayerCall)}
         self.guided = guided
         self.gates = GateMode()  # `with probe.gates.vanilla():` for plain gradients
         self.logits = logits
@@ -54,22 +77,78 @@ class Probe:
             raise RuntimeError("The model of this probe no longer exists.")
         read: dict[int, tf.Tensor] = {}
         model_outputs: dict[int, tf.Tensor] = {}
+        sigmoid_outputs: set[int] = set()  # final sigmoids kept
+        sigmoid_logits: set[int] = set()  # final sigmoids taken off
 
-        def run_leaf(call: LayerCall, node, args, kwargs):
-            slot = self._slots.get((call.path, call.ordinal))
-            if slot is not None and replacements is not None:
-                outputs = replacements[slot]
-            elif self.logits and call.terminal and squashes(call.layer):
-                outputs = pre_squash(call.layer, args)
-                model_outputs[id(outputs)] = call_layer(call.layer, args, kwargs)
-            else:
-                outputs = call_layer(call.layer, args, kwargs)
-            if self.guided and guided_kind(call.layer) == "guided":
-                outputs = guided_gate(outputs, self.gates, check_output=leaks(call.layer))
-            if slot is not None:
+        def read_output(slot: int, outputs, replacement=None):
+            flat = keras.tree.flatten(outputs)
+            if len(flat) != 1:  # (tensor, extras) as some blocks return: read the first
+                first = read_output(slot, flat[0], replacement)
+                return keras.tree.pack_sequence_as(outputs, [first, *flat[1:]])
+            outputs = flat[0]
+            grid = self._grids[slot]
+            # Read outputs are float32 even under mixed precision (the next layer casts
+            # them back to its compute dtype), so maps and gradients are too.
+            if grid is None:
+                outputs = tf.cast(outputs if replacement is None else replacement, tf.float32)
                 if watch is not None:
                     watch(outputs)
                 read[slot] = outputs
+                return outputs
+            patches = replacement if replacement is not None else grid.patches(outputs)
+            patches = tf.cast(patches, tf.float32)
+            if watch is not None:
+                watch(patches)
+            read[slot] = patches
+            return grid.with_patches(outputs, tf.cast(patches, outputs.dtype))
+
+        def read_sub(sub: SubLayerCall, outputs):
+            slot = self._slots.get((sub.path, sub.ordinal))
+            if slot is None:
+                return outputs
+            return read_output(slot, outputs,
+                               None if replacements is None else replacements[slot])
+
+        scores: list[tf.Tensor] = []
+
+        def with_scores(own_call, args, kwargs):
+            if kwargs.get("return_attention_scores"):  # the caller wants them too
+                result = own_call(*args, **kwargs)
+                scores.append(result[1])
+                return result
+            outputs, attention = own_call(*args, **{**kwargs, "return_attention_scores": True})
+            scores.append(attention)
+            return outputs
+
+        subs = (SubCalls(read_sub, {key: with_scores for key in self._attention_layers})
+                if self._hosts else None)
+
+        def run_leaf(call: LayerCall, node, args, kwargs):
+            slot = self._slots.get((call.path, call.ordinal))
+            inside = self._hosts.get((call.path, call.ordinal))
+            skip = (slot is not None and replacements is not None
+                    and self._grids[slot] is None and len(node.outputs) == 1)
+            if skip:  # the replacement stands in; the layer need not run
+                outputs = replacements[slot]
+            elif inside is not None:
+                outputs = subs.call_host(call, args, kwargs, only=inside)
+            elif (call.path, call.ordinal) in self._attention:
+                outputs = with_scores(
+                    lambda *a, **k: call_layer(call.layer, a, k), args, kwargs)
+            elif self.logits and call.terminal and squashes(call.layer):
+                outputs = pre_squash(call.layer, args)
+                model_outputs[id(outputs)] = call_layer(call.layer, args, kwargs)
+                if activation_name(call.layer) == "sigmoid":
+                    sigmoid_logits.add(id(outputs))
+            else:
+                outputs = call_layer(call.layer, args, kwargs)
+                if call.terminal and activation_name(call.layer) == "sigmoid":
+                    sigmoid_outputs.add(id(outputs))
+            if self.guided and guided_kind(call.layer) == "guided":
+                outputs = guided_gate(outputs, self.gates, check_output=leaks(call.layer))
+            if slot is not None:
+                outputs = read_output(slot, outputs, None if skip or replacements is None
+                                      else replacements[slot])
             return outputs
 
         scores_from = walk(model, list(inputs), run_leaf)
@@ -77,4 +156,15 @@ class Probe:
             [read[slot] for slot in sorted(read)],
             scores_from,
             [model_outputs.get(id(out), out) for out in scores_from],
+            sigmoid_head=id(scores_from[0]) in sigmoid_outputs | sigmoid_logits,
+            probabilities=id(scores_from[0]) in sigmoid_outputs,
+            attention=scores,
         )
+
+    @property
+    def model(self) -> keras.Model:
+        """The probed model (a RuntimeError if it no longer exists)."""
+        model = self._model()
+        if model is None:
+            raise RuntimeError("The model of this probe no longer exists.")
+        return model

@@ -86,6 +86,12 @@ def jupyter_env(base: Path) -> dict[str, str]:
         path = user_settings / f"{name}.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(value))
+    # "Settings > Save Widget State Automatically": a saved notebook keeps its widgets'
+    # state, so it shows them again without their kernel (off by default in JupyterLab)
+    widgets_settings = (dirs["JUPYTER_CONFIG_DIR"] / "lab" / "user-settings" /
+                        "@jupyter-widgets" / "jupyterlab-manager" / "plugin.jupyterlab-settings")
+    widgets_settings.parent.mkdir(parents=True, exist_ok=True)
+    widgets_settings.write_text(json.dumps({"saveState": True}))
     kernel_dir = dirs["JUPYTER_DATA_DIR"] / "kernels" / "python3"
     kernel_dir.mkdir(parents=True, exist_ok=True)
     (kernel_dir / "kernel.json").write_text(json.dumps({
@@ -427,7 +433,8 @@ def wait_for_pixels(canvases: Locator, expected: np.ndarray | Callable[[np.ndarr
             break
         time.sleep(0.1)
     if callable(expected):
-        raise AssertionError("canvas pixels never satisfied the predicate")
+        raise AssertionError("canvas pixels never satisfied the predicate "
+                             + getattr(expected, "last", ""))
     if pixels.shape != expected.shape:
         raise AssertionError(f"canvas shape {pixels.shape}, expected {expected.shape}")
     diff = np.abs(pixels.astype(int) - expected.astype(int))

@@ -13,18 +13,37 @@ from cam_widgets import explain, list_layers
 from cam_widgets.kernel.explain import compiled_functions
 from cam_widgets.kernel.methods import get_method, method_names
 from tests.conftest import fingerprint
+from tests.kernel.conftest import HUB, MORE_ZOO, hub_model, zoo_model
 from tests.kernel.helpers import RAMP, scale_gap_dense
 from tests.kernel.test_seed_scenarios import siamese, small_cnn
+from tests.kernel.vit_models import TinyViT, images as vit_images
 
-METHOD_OPTIONS = {"smoothgrad": {"n_samples": 2}}
+# Small settings for the perturbation methods, so the table stays cheap on the zoo.
+METHOD_OPTIONS = {"smoothgrad": {"n_samples": 2}, "scorecam": {"max_channels": 3},
+                  "integrated_gradients": {"steps": 3}}
+NEEDS_ATTENTION = {"attention_rollout"}  # refused with a clear error by other models
+
+
+def method_options(method: str, side: int) -> dict:
+    """METHOD_OPTIONS, and occlusion windows of a third of the image side (9 windows)."""
+    if method == "occlusion":
+        return {"window": max(1, side // 3)}
+    return METHOD_OPTIONS.get(method, {})
 
 
 def check_contract(model, images, method, **kwargs):
     batch = images[0] if isinstance(images, list) else images
     before = fingerprint(model, images)
+    if method in NEEDS_ATTENTION and not any(
+            isinstance(layer, keras.layers.MultiHeadAttention) for layer in model.layers):
+        with pytest.raises(ValueError, match="no keras.layers.MultiHeadAttention"):
+            explain(model, images, method=method, **kwargs)
+        assert fingerprint(model, images) == before, "explain changed the model"
+        return None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # coverage warnings: tested elsewhere
-        res = explain(model, images, method=method, **METHOD_OPTIONS.get(method, {}), **kwargs)
+        res = explain(model, images, method=method, **method_options(method, batch.shape[1]),
+                      **kwargs)
     n, height, width = batch.shape[:3]
     assert res.maps.shape == (n, height, width) and res.maps.dtype == np.float32
     assert np.isfinite(res.maps).all() and res.maps.min() >= 0 and res.maps.max() <= 1
@@ -35,20 +54,87 @@ def check_contract(model, images, method, **kwargs):
     if get_method(method).uses_layer:
         assert res.raw.shape[0] == n and res.raw.ndim in (3, 4)
         assert res.layer in {info.path for info in list_layers(model)}
+    elif method in NEEDS_ATTENTION:  # on the patch grid
+        assert res.raw.ndim == 3 and res.raw.shape[0] == n and res.layer is None
     else:
         assert res.raw.shape == batch.shape and res.layer is None
     assert fingerprint(model, images) == before, "explain changed the model"
     return res
 
 
-@pytest.mark.zoo
-@pytest.mark.parametrize("method", method_names())
-def test_zoo_contract(zoo, method):
-    size = zoo.inputs[0].shape[1]
+def check_default_layer_before_collapse(model, res):
+    """The default layer has a map of at least 2x2 positions (or of unknown size), and
+    every layer listed after it has collapsed space (a 1x1 map or no spatial axes)."""
+    infos = list_layers(model)
+    paths = [info.path for info in infos]
+    chosen = infos[paths.index(res.layer)]
+    assert chosen.spatial and all(s is None or s >= 2 for s in chosen.output_shape[1:3])
+    later = [i for i in infos[paths.index(res.layer) + 1:] if i.spatial]
+    assert all(i.output_shape[1:3] == (1, 1) for i in later), later
+    if len(model.outputs[0].shape) == 2:  # a classifier: space collapses after it
+        assert (res.raw.reshape(len(res.raw), -1).std(axis=1) > 0).all(), "a constant map"
+
+
+# Methods that run the model on many perturbed copies in a loop trace the model two or
+# three times; on three architectures (plain convs, residual, depthwise + ReLU6) they
+# cost what the whole zoo costs the others.
+PERTURBATION = ("scorecam", "integrated_gradients", "occlusion")
+PERTURBATION_ZOO = ("resnet50", "vgg16", "mobilenetv2")
+
+
+def check_zoo_contract(model, method):
+    size = model.inputs[0].shape[1]
     images = np.random.default_rng(0).random((2, size, size, 3), np.float32)
-    res = check_contract(zoo, images, method, target=[3, 7])
-    if method != "smoothgrad":  # SmoothGrad picks noise; the others are deterministic
+    res = check_contract(model, images, method, target=[3, 7])
+    if res is not None and method != "smoothgrad":  # SmoothGrad picks noise; the others are deterministic
         assert res.targets.tolist() == [3, 7]
+    if method == "gradcam":
+        check_default_layer_before_collapse(model, res)
+
+
+# The other keras.applications families and keras-hub models run the two paths every
+# method builds on (a CAM at the default layer, the input gradient), not all seven
+# methods: seven traces of NASNet or InceptionResNetV2 would cost minutes.
+@pytest.mark.zoo
+@pytest.mark.parametrize("method", ["gradcam", "saliency"])
+@pytest.mark.parametrize("name", list(MORE_ZOO))
+def test_every_application_family(name, method):
+    model = zoo_model(name)
+    size = model.inputs[0].shape[1]
+    images = np.random.default_rng(0).random((2, size, size, 3), np.float32)
+    res = check_contract(model, images, method, target=[3, 7])
+    assert res.targets.tolist() == [3, 7]
+    if method == "gradcam":
+        check_default_layer_before_collapse(model, res)
+
+
+@pytest.mark.parametrize("method", ["gradcam", "saliency"])
+@pytest.mark.parametrize("name", HUB)
+def test_keras_hub_models(name, method):
+    model = hub_model(name)
+    height, width = (s or 32 for s in model.inputs[0].shape[1:3])
+    images = np.random.default_rng(0).random((2, height, width + 8, 3), np.float32)
+    if model.inputs[0].shape[2] is not None:
+        images = images[:, :, :width]
+    kwargs = {"target": [1, 2]}
+    if len(model.outputs[0].shape) == 4:  # a backbone: explain its mean feature 0
+        kwargs = {"target": lambda out: tf.reduce_mean(out[..., 0], axis=[1, 2])}
+    res = check_contract(model, images, method, **kwargs)
+    if method == "gradcam":
+        check_default_layer_before_collapse(model, res)
+
+
+@pytest.mark.zoo
+@pytest.mark.parametrize("method", [m for m in method_names() if m not in PERTURBATION])
+def test_zoo_contract(zoo, method):
+    check_zoo_contract(zoo, method)
+
+
+@pytest.mark.zoo
+@pytest.mark.parametrize("method", [m for m in method_names() if m in PERTURBATION])
+@pytest.mark.parametrize("name", PERTURBATION_ZOO)
+def test_zoo_contract_perturbation_methods(name, method):
+    check_zoo_contract(zoo_model(name), method)
 
 
 SEED_MODELS = {
@@ -56,6 +142,8 @@ SEED_MODELS = {
     "mnist_cnn": lambda: (small_cnn(), np.random.default_rng(1).random((3, 28, 28, 1), np.float32), {}),
     "siamese": lambda: (siamese(), [np.random.default_rng(i).random((2, 16, 16, 3), np.float32)
                                     for i in (2, 3)], {"target": lambda out: out[:, 0], "input_index": 1}),
+    "vit_mean": lambda: (TinyViT("mean").model, vit_images(2), {}),
+    "vit_class_token": lambda: (TinyViT("token").model, vit_images(2), {"target": [0, 2]}),
 }
 
 
@@ -134,7 +222,8 @@ def test_accepts_tensor_pil_and_path(tmp_path):
     model = small_cnn()
     pixels = (np.random.default_rng(8).random((28, 28)) * 255).astype(np.uint8)
     Image.fromarray(pixels).save(tmp_path / "digit.png")
-    from_array = explain(model, pixels[..., None].astype(np.float32))
+    with pytest.warns(UserWarning, match="does not rescale them"):  # once per model
+        from_array = explain(model, pixels[..., None].astype(np.float32))
     from_tensor = explain(model, tf.constant(pixels[None, ..., None], tf.float32))
     from_pil = explain(model, Image.fromarray(pixels))
     from_path = explain(model, tmp_path / "digit.png")

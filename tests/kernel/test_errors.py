@@ -21,7 +21,7 @@ def no_spatial_model():
 
 CASES = [
     # (id, call kwargs, error type, message pattern)
-    ("rank", dict(images=np.zeros((28, 28))), ValueError, r"shape \(batch, 28, 28, 1\).*got.*\(28, 28\)"),
+    ("rank", dict(images=np.zeros((1, 2, 28, 28, 1))), ValueError, r"shape \(batch, 28, 28, 1\).*got.*\(1, 2, 28, 28, 1\)"),
     ("size", dict(images=np.zeros((2, 32, 28, 1))), ValueError, r"expects images of shape \(28, 28, 1\).*got \(32, 28, 1\)"),
     ("channels", dict(images=np.zeros((2, 28, 28, 3))), ValueError, r"\(28, 28, 1\).*got \(28, 28, 3\)"),
     ("empty", dict(images=np.zeros((0, 28, 28, 1))), ValueError, r"empty batch"),
@@ -94,7 +94,7 @@ def test_unbuilt_sequential_and_subclassed_model():
 
     net = Net()
     net(GOOD)
-    with pytest.raises(TypeError, match="no layer graph to walk.*Wrap it"):
+    with pytest.raises(TypeError, match="no layer graph to re-trace.*Wrap it"):
         list_layers(net)
 
 

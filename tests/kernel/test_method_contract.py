@@ -31,7 +31,7 @@ def test_public_methods_lists_the_registry_with_papers():
 def test_options_are_checked_and_filled():
     smoothgrad = get_method("smoothgrad")
     assert smoothgrad.check_options({"noise_level": 1}) == {
-        "n_samples": 25, "noise_level": 1, "seed": 0}
+        "n_samples": 25, "noise_level": 1, "seed": 0, "chunk_size": 32}
     assert Option("limit", None, int, "a cap", low=1, none_ok=True).check(None, "m") is None
     steps = Option("steps", 8, int, "", low=1)
     assert steps.check(np.int64(3), "m") == 3 and type(steps.check(np.int64(3), "m")) is int

@@ -4,8 +4,14 @@ from __future__ import annotations
 import difflib
 
 from cam_widgets.kernel.methods.base import Method, Option
-from cam_widgets.kernel.methods.cam import GradCAM, GradCAMPlusPlus, GuidedGradCAM, LayerCAM
+from cam_widgets.kernel.methods.cam import (
+    GradCAM, GradCAMPlusPlus, GuidedGradCAM, HiResCAM, LayerCAM, XGradCAM)
+from cam_widgets.kernel.methods.eigencam import EigenCAM
 from cam_widgets.kernel.methods.gradient import GuidedBackprop, Saliency, SmoothGrad
+from cam_widgets.kernel.methods.integrated_gradients import IntegratedGradients
+from cam_widgets.kernel.methods.occlusion import Occlusion
+from cam_widgets.kernel.methods.rollout import AttentionRollout
+from cam_widgets.kernel.methods.scorecam import ScoreCAM
 
 REGISTRY: dict[str, Method] = {}
 
@@ -29,7 +35,8 @@ def register(method: type[Method]) -> type[Method]:
 
 
 for _method in (GradCAM, GradCAMPlusPlus, LayerCAM, Saliency, SmoothGrad, GuidedBackprop,
-                GuidedGradCAM):
+                GuidedGradCAM, HiResCAM, XGradCAM, ScoreCAM, EigenCAM, IntegratedGradients,
+                Occlusion, AttentionRollout):
     register(_method)
 
 
@@ -47,7 +54,7 @@ def get_method(name: str) -> Method:
     """The registered method called `name`; a ValueError naming close matches if none."""
     if name in REGISTRY:
         return REGISTRY[name]
-    close = difflib.get_close_matches(str(name), REGISTRY, n=2, cutoff=0.4)
+    close = difflib.get_close_matches(str(name), REGISTRY, n=3, cutoff=0.4)
     hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
     raise ValueError(
         f"Unknown method {name!r}.{hint} Available: {', '.join(REGISTRY)}."

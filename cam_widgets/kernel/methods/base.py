@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from cam_widgets.kernel.probe import Probe, ProbeOutput
-from cam_widgets.kernel.targets import PREDICTED, gather_scores
+from cam_widgets.kernel.targets import PREDICTED, callable_scores, gather_scores
 
 Attribution = dict[str, tf.Tensor]  # raw, maps, scores, targets, predictions[, activations]
 
@@ -40,10 +40,11 @@ class Run:
         """(scores (B,), class indices (B,)) of one probe run."""
         if self.target_fn is not None:
             given = out.scores_from if len(out.scores_from) > 1 else out.scores_from[0]
-            scores = tf.reshape(tf.cast(self.target_fn(given), tf.float32), (-1,))
+            scores = callable_scores(self.target_fn(given))
             batch = tf.shape(self.explained)[0]
             return scores, tf.fill([batch], tf.constant(PREDICTED, tf.int64))
-        return gather_scores(out.scores_from[0], self.indices if indices is None else indices)
+        return gather_scores(out.scores_from[0], self.indices if indices is None else indices,
+                             out.sigmoid_head, out.probabilities)
 
     def input_gradients(self, probe: Probe, inputs: list[tf.Tensor] | None = None,
                         indices: tf.Tensor | None = None):

@@ -121,3 +121,38 @@ class GuidedGradCAM(GradCAM):
     paper = "Selvaraju et al. 2017; Springenberg et al. 2015"
     caption = "signed: pixel gradients through guided ReLUs, masked by Grad-CAM"
     forces_guided = True
+
+
+class HiResCAM(CamMethod):
+    """HiResCAM: gradient times activation at each location, summed over channels, with
+    no spatial averaging of the gradients.
+
+    Draelos & Carin 2020, "Use HiResCAM instead of Grad-CAM for faithful explanations of
+    convolutional neural networks". For a model that ends in global average pooling and
+    a dense layer, the map sums exactly to the class score (less the bias) over the
+    locations.
+    """
+
+    name = "hirescam"
+    paper = "Draelos & Carin 2020"
+    caption = "bright: locations where gradient x activation raises the class score"
+
+    def weights(self, activations, grads):
+        return grads
+
+
+class XGradCAM(CamMethod):
+    """XGrad-CAM: channel weights sum(g * A) / sum(A) over the locations.
+
+    Fu et al. 2020, "Axiom-based Grad-CAM: Towards Accurate Visualization and
+    Explanation of CNNs" (the weights that satisfy their sensitivity and conservation
+    axioms). A channel whose activations sum to zero gets weight zero.
+    """
+
+    name = "xgradcam"
+    paper = "Fu et al. 2020"
+
+    def weights(self, activations, grads):
+        return tf.math.divide_no_nan(
+            tf.reduce_sum(grads * activations, axis=[1, 2], keepdims=True),
+            tf.reduce_sum(activations, axis=[1, 2], keepdims=True))

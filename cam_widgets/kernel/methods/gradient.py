@@ -4,6 +4,8 @@ from __future__ import annotations
 import tensorflow as tf
 
 from cam_widgets.kernel.methods.base import Attribution, Method, Option, Run, gradient_display
+from cam_widgets.kernel.methods.batching import (
+    chunked_sum, copies_per_pass, flat_copies, with_explained)
 
 
 class Saliency(Method):
@@ -42,7 +44,12 @@ class SmoothGrad(Saliency):
 
     Smilkov et al. 2017, "SmoothGrad: removing noise by adding noise". Options:
     `n_samples` (default 25), `noise_level` (std as a fraction of each image's value
-    range, default 0.15), `seed` (default 0). The class is chosen on the clean image.
+    range, default 0.15), `seed` (default 0), `chunk_size` (images differentiated per
+    pass, noisy copies x batch, default 32). The copies of a chunk go through the model
+    as one batch, which puts SmoothGrad at the price of one input gradient of all its
+    copies. The class is chosen on the clean image. Sample s draws its noise from the
+    seed (seed, s) whatever the chunking, so `chunk_size` changes time and memory, not
+    the map.
     """
 
     name = "smoothgrad"
@@ -53,6 +60,8 @@ class SmoothGrad(Saliency):
         Option("noise_level", 0.15, float, "noise std as a fraction of the image's value range",
                low=0.0, high=10.0),
         Option("seed", 0, int, "seed of the noise (the same seed gives the same map)"),
+        Option("chunk_size", 32, int, "images per pass (noisy copies x batch): a bound on "
+               "memory", low=1, high=4096),
     )
 
     def compute(self, run: Run) -> Attribution:
@@ -66,16 +75,21 @@ class SmoothGrad(Saliency):
             images, axis=[1, 2, 3], keepdims=True)
         sigma = float(options["noise_level"]) * spread
         seed = tf.constant(int(options["seed"]), tf.int32)
+        per_pass = copies_per_pass(int(options["chunk_size"]), tf.shape(images)[0], n_samples)
 
-        def add_sample(sample, total):
-            noise = tf.random.stateless_normal(tf.shape(images), tf.stack([seed, sample]))
-            inputs = list(run.inputs)
-            inputs[run.input_index] = images + sigma * noise
-            grads, *_ = run.input_gradients(probe, inputs, indices=chosen)
-            return sample + 1, total + grads
+        def noise_of(sample):
+            return tf.random.stateless_normal(tf.shape(images), tf.stack([seed, sample]))
 
-        _, total = tf.while_loop(lambda sample, _: sample < n_samples, add_sample,
-                                 (tf.constant(0, tf.int32), tf.zeros_like(images)))
+        def chunk_gradients(start, count):
+            noise = tf.map_fn(noise_of, tf.range(start, start + count),
+                              fn_output_signature=tf.float32)
+            noisy = images[None] + sigma[None] * noise  # (count, B, H, W, C), copy-major
+            inputs = with_explained(run, flat_copies(noisy), count)
+            grads, *_ = run.input_gradients(probe, inputs, indices=tf.tile(chosen, [count]))
+            return tf.reduce_sum(tf.reshape(grads, tf.shape(noisy)), axis=0)
+
+        total = chunked_sum(n_samples, per_pass, chunk_gradients, tf.zeros_like(images))
         grads = total / float(n_samples)
         maps = gradient_display(grads, guided=run.guided_probe is not None)
         return run.result(grads, maps, scores, chosen, clean)
+

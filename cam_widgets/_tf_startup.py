@@ -1,0 +1,86 @@
+"""Import TensorFlow without the notices its C++ start-up writes to stderr.
+
+On import, TensorFlow's shared libraries log a few lines through absl before absl's
+logging is initialised, so ``TF_CPP_MIN_LOG_LEVEL`` cannot hide them (it only filters
+TensorFlow's own logging, which starts later): the "All log messages before
+absl::InitializeLog()" banner, the oneDNN notice, "Could not find cuda drivers" on a
+machine without a GPU, and, on CUDA builds, duplicate cuDNN/cuFFT/cuBLAS factory
+registrations. In Jupyter they fill the first cell with a red stderr box.
+
+While TensorFlow loads, file descriptor 2 is a pipe read by a thread that drops exactly
+those lines and passes every other byte on to the real stderr as it arrives (so a crash
+message during the import is still seen). Nothing is done when TensorFlow is already
+loaded, and if the descriptor cannot be redirected the import runs as usual.
+"""
+from __future__ import annotations
+
+import os
+import re
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import ModuleType
+
+STARTUP_NOTICES = re.compile(
+    r"All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    r"|port\.cc:\d+\] oneDNN custom operations are on"
+    r"|cudart_stub\.cc:\d+\] Could not find cuda drivers on your machine"
+    r"|cpu_feature_guard\.cc:\d+\] This TensorFlow binary is optimized"
+    r"|^To enable the following instructions: .* rebuild TensorFlow"
+    r"|\] Unable to register cu(DNN|FFT|BLAS) factory: Attempting to register factory"
+    r"|computation_placer\.cc:\d+\] computation placer already registered"
+)
+"""Lines TensorFlow prints on import that say nothing about the user's code."""
+
+_ONE_AT_A_TIME = threading.RLock()  # two threads must not swap descriptor 2 in turn
+
+
+def _forward(read_fd: int, write_fd: int, drop: re.Pattern) -> None:
+    """Copy lines from `read_fd` to `write_fd` until end of file, dropping matches."""
+    pending = b""
+    with os.fdopen(read_fd, "rb", buffering=0) as pipe:
+        while chunk := pipe.read(65536):
+            *lines, pending = (pending + chunk).split(b"\n")
+            kept = [line + b"\n" for line in lines
+                    if not drop.search(line.decode("utf-8", "replace"))]
+            if kept:
+                os.write(write_fd, b"".join(kept))
+    if pending and not drop.search(pending.decode("utf-8", "replace")):
+        os.write(write_fd, pending)
+
+
+@contextmanager
+def stderr_without(drop: re.Pattern) -> Iterator[None]:
+    """Within the block, lines written to file descriptor 2 that match `drop` vanish."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        read_fd, write_fd = os.pipe()
+    except (OSError, ValueError, AttributeError):  # no descriptor 2 (e.g. pythonw)
+        yield
+        return
+    reader = threading.Thread(target=_forward, args=(read_fd, saved, drop),
+                              name="cam_widgets-stderr-filter", daemon=True)
+    reader.start()
+    os.dup2(write_fd, 2)
+    os.close(write_fd)
+    try:
+        yield
+    finally:
+        try:
+            sys.stderr.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
+        os.dup2(saved, 2)  # the pipe's last writer closes: the reader sees end of file
+        reader.join(timeout=10)
+        os.close(saved)
+
+
+def import_tensorflow() -> ModuleType:
+    """`import tensorflow`, without its start-up notices if this is the first import."""
+    with _ONE_AT_A_TIME:
+        if "tensorflow" not in sys.modules:
+            with stderr_without(STARTUP_NOTICES):
+                import tensorflow  # noqa: F401
+    return sys.modules["tensorflow"]

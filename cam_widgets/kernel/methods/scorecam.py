@@ -1,0 +1,90 @@
+"""Score-CAM: channel weights from the class score of the input masked by each channel."""
+from __future__ import annotations
+
+import tensorflow as tf
+
+from cam_widgets.kernel.methods.base import (
+    Attribution, Method, Option, Run, scale_min_max, upsample)
+from cam_widgets.kernel.methods.batching import (
+    chunked_sum, copies_per_pass, flat_copies, forward_scores, refuse_guided, with_explained)
+
+
+def top_variance_channels(activations: tf.Tensor, keep: int | None) -> tf.Tensor:
+    """(B, h, w, K) -> (B, h, w, N): each image's `keep` channels of largest spatial
+    variance, in decreasing order (all K channels when `keep` is None or >= K)."""
+    channels = activations.shape[-1]
+    if keep is None or keep >= channels:
+        return activations
+    variance = tf.math.reduce_variance(activations, axis=[1, 2])  # (B, K)
+    chosen = tf.math.top_k(variance, keep).indices
+    return tf.gather(activations, chosen, axis=3, batch_dims=1)
+
+
+def unit_masks(activations: tf.Tensor, size: tf.Tensor) -> tf.Tensor:
+    """(B, h, w, c) -> (c, B, H, W, 1): each channel upsampled to the input and stretched
+    to [0, 1] per image and channel (a constant channel masks everything out)."""
+    upsampled = tf.image.resize(activations, size, method="bilinear")
+    low = tf.reduce_min(upsampled, axis=[1, 2], keepdims=True)
+    high = tf.reduce_max(upsampled, axis=[1, 2], keepdims=True)
+    masks = tf.math.divide_no_nan(upsampled - low, high - low)
+    return tf.transpose(masks, [3, 0, 1, 2])[..., None]
+
+
+class ScoreCAM(Method):
+    """Score-CAM: each channel of the layer, upsampled and stretched to [0, 1], masks the
+    input; its weight is the class score of the masked input minus that of the baseline
+    (the input masked out entirely, i.e. zeros). The map is ReLU(sum_k w_k A_k).
+
+    Wang et al. 2020, "Score-CAM: Score-Weighted Visual Explanations for Convolutional
+    Neural Networks". Options: `score` "softmax" (the paper's choice: the class
+    probability) or "logit"; `max_channels` keeps each image's N channels of largest
+    spatial variance (the Faster-ScoreCAM idea of tf-keras-vis), None keeps all;
+    `chunk_size` bounds the masked images per forward pass. Masked copies go through the
+    model in batches in one compiled function. No gradients are taken. A callable
+    target is used as the score as it is.
+    """
+
+    name = "scorecam"
+    paper = "Wang et al. 2020"
+    caption = "bright: layer features whose masked input keeps the class score high"
+    uses_layer = True
+    options = (
+        Option("score", "softmax", str, "the class score of a masked input",
+               choices=("softmax", "logit")),
+        Option("max_channels", None, int, "the N channels of largest variance (None: all)",
+               low=1, high=100_000, none_ok=True),
+        Option("chunk_size", 32, int, "masked images per forward pass: a bound on memory",
+               low=1, high=4096),
+    )
+
+    def compute(self, run: Run) -> Attribution:
+        refuse_guided(run, self.name)
+        softmax = run.options["score"] == "softmax"
+        out = run.probe(run.inputs, run.replacements)
+        scores, chosen = run.score(out)
+        images = run.explained
+        size = tf.shape(images)[1:3]
+        baseline = forward_scores(run, with_explained(run, tf.zeros_like(images), 1),
+                                  chosen, softmax)
+        raw = [self._cam(run, acts, images, size, chosen, baseline, softmax)
+               for acts in out.activations]
+        maps = [scale_min_max(upsample(tf.nn.relu(cam), size)) for cam in raw]
+        result = run.result(raw, tf.stack(maps, axis=1), scores, chosen, out)
+        result["activations"] = out.activations
+        return result
+
+    def _cam(self, run, activations, images, size, chosen, baseline, softmax) -> tf.Tensor:
+        kept = top_variance_channels(activations, run.options["max_channels"])
+        n_channels = kept.shape[-1]
+        per_pass = copies_per_pass(run.options["chunk_size"], tf.shape(images)[0], n_channels)
+
+        def weighted_channels(start, count):
+            part = kept[..., start:start + count]  # (B, h, w, count)
+            masked = images[None] * unit_masks(part, size)  # (count, B, H, W, C)
+            masked_scores = forward_scores(run, with_explained(run, flat_copies(masked), count),
+                                           tf.tile(chosen, [count]), softmax)
+            weights = tf.reshape(masked_scores, (count, -1)) - baseline[None]  # (count, B)
+            return tf.einsum("cb,bhwc->bhw", weights, part)
+
+        return chunked_sum(n_channels, per_pass, weighted_channels,
+                           tf.zeros_like(activations[..., 0]))

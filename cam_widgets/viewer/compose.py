@@ -1,0 +1,191 @@
+"""Compose what the viewer shows, as pure arrays: the coloured heatmap with its value
+scale, the colour bar, and the captioned figure that `snapshot()`, `save()`, the saved
+notebook and the download button all carry. numpy and Pillow (through `render`) only: no
+widgets, so a data-set gallery can reuse it for thumbnails.
+
+Colour conventions
+------------------
+- A map that is >= 0 (Grad-CAM after its ReLU, gradient magnitudes) runs from its low
+  end to its peak; ``scale="map"`` stretches each map to its own range, ``scale="shared"``
+  divides by one peak given by the caller (all classes of one image and layer), so a weak
+  class looks weak.
+- A signed map (guided gradients) is centred on zero: ``-m -> 0``, ``0 -> 0.5``,
+  ``+m -> 1`` with ``m`` the largest magnitude, in a diverging colormap by default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from cam_widgets import render
+
+__all__ = [
+    "AUTO",
+    "DIVERGING",
+    "SEQUENTIAL",
+    "ColourScale",
+    "colour_scale",
+    "colourmap_name",
+    "heatmap",
+    "colour_bar",
+    "figure",
+    "format_value",
+    "blend_overlay",
+]
+
+AUTO = "auto"
+SEQUENTIAL = "jet"  # what "auto" means for maps >= 0 (the viewer's long-standing default)
+DIVERGING = "RdBu_r"  # what "auto" means for signed maps: blue < 0, white = 0, red > 0
+BAR_HEIGHT = 12  # pixels of the colour strip in a colour bar
+_TEXT = (20, 20, 20, 255)
+_PAPER = (255, 255, 255, 255)
+
+
+@dataclass(frozen=True)
+class ColourScale:
+    """How map values become colours: `low` is drawn as the colormap's 0, `high` as its 1."""
+
+    colormap: str
+    low: float
+    high: float
+    signed: bool
+
+    def unit(self, values: np.ndarray) -> np.ndarray:
+        """Values -> [0, 1] positions on the colormap (clipped)."""
+        span = self.high - self.low
+        if span <= 0:
+            return np.zeros_like(values, dtype=np.float32)
+        return np.clip((values - self.low) / span, 0.0, 1.0).astype(np.float32)
+
+
+def colourmap_name(name: str, signed: bool) -> str:
+    """The colormap to use: `name`, or for "auto" a diverging one for signed maps."""
+    if name == AUTO:
+        return DIVERGING if signed else SEQUENTIAL
+    return name
+
+
+def colour_scale(
+    values: np.ndarray, signed: bool, colormap: str, scale: str, peak: float | None = None
+) -> ColourScale:
+    """The value range a map is drawn with (see the module's conventions).
+
+    `peak` is the shared scale's peak (largest magnitude over the maps that share it);
+    with ``scale="map"`` it is ignored.
+    """
+    if scale not in ("map", "shared"):
+        raise ValueError(f"scale must be 'map' or 'shared', got {scale!r}")
+    values = np.nan_to_num(np.asarray(values, dtype=np.float32))
+    own = float(np.abs(values).max()) if values.size else 0.0
+    name = colourmap_name(colormap, signed)
+    if scale == "shared" and peak is not None and peak > 0:
+        top = max(float(peak), own) if signed else float(peak)
+        return ColourScale(name, -top if signed else 0.0, top, signed)
+    if signed:
+        return ColourScale(name, -own, own, True)
+    low = float(values.min()) if values.size else 0.0
+    return ColourScale(name, low, float(values.max()) if values.size else 0.0, False)
+
+
+@lru_cache(maxsize=32)
+def _table(colormap: str) -> np.ndarray:
+    """The colormap's 256 colours as RGBA bytes (`render.colorize` of 256 steps)."""
+    return render.colorize(((np.arange(256, dtype=np.float32) + 0.5) / 256)[None], colormap)[0]
+
+
+def heatmap(values: np.ndarray, colours: ColourScale) -> np.ndarray:
+    """(H, W) values -> opaque RGBA uint8 through the scale's colormap.
+
+    Looked up in the colormap's 256-colour table, as matplotlib does for its listed
+    colormaps (position x takes colour floor(256 x)), without the per-pixel float
+    interpolation: a 224x224 map in about a millisecond less."""
+    unit = colours.unit(np.asarray(values, dtype=np.float32))
+    index = np.minimum((unit * 256).astype(np.intp), 255)
+    return _table(colours.colormap)[index]
+
+
+def format_value(value: float) -> str:
+    """Three significant digits, as on the colour bar and the class buttons."""
+    if value == 0:
+        return "0"
+    return f"{value:.3g}"
+
+
+@lru_cache(maxsize=8)
+def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    return ImageFont.load_default(size=size)
+
+
+def colour_bar(colours: ColourScale, width: int, font_size: int = 11) -> np.ndarray:
+    """A horizontal colour bar `width` pixels wide: the colormap from `low` (left column)
+    to `high` (right column), with the values at both ends and the middle written below.
+    The colour of column ``j`` is the colormap at ``j / (width - 1)``."""
+    width = max(int(width), 2)
+    font = _font(font_size)
+    text_height = font_size + 4
+    bar = np.full((BAR_HEIGHT + text_height, width, 4), 255, np.uint8)
+    ramp = np.linspace(0.0, 1.0, width, dtype=np.float32)[None, :].repeat(BAR_HEIGHT, axis=0)
+    bar[:BAR_HEIGHT] = render.colorize(ramp, colours.colormap)
+    canvas = Image.fromarray(bar, mode="RGBA")
+    draw = ImageDraw.Draw(canvas)
+    middle = (colours.low + colours.high) / 2
+    labels = [(format_value(colours.low), 0.0), (format_value(middle), 0.5),
+              (format_value(colours.high), 1.0)]
+    for text, where in labels:
+        text_width = draw.textbbox((0, 0), text, font=font)[2] + 1
+        x = min(max(where * width - text_width / 2, 0), width - text_width)
+        draw.text((x, BAR_HEIGHT + 1), text, fill=_TEXT, font=font)
+    return np.asarray(canvas)
+
+
+def _enlarge(panel: np.ndarray, factor: int) -> np.ndarray:
+    return np.repeat(np.repeat(panel, factor, axis=0), factor, axis=1) if factor > 1 else panel
+
+
+def _write(lines: list[str], width: int, font_size: int) -> np.ndarray:
+    """Lines of text on white, `width` pixels wide (cut with an ellipsis if too long)."""
+    font = _font(font_size)
+    step = font_size + 5
+    block = Image.new("RGBA", (width, step * len(lines) + 4), _PAPER)
+    draw = ImageDraw.Draw(block)
+    for row, line in enumerate(lines):
+        while line and draw.textlength(line, font=font) > width - 8:
+            line = line[:-2] + "…"
+        draw.text((4, 2 + row * step), line, fill=_TEXT, font=font)
+    return np.asarray(block)
+
+
+def figure(
+    image: np.ndarray,
+    heat: np.ndarray,
+    overlay: np.ndarray,
+    captions: list[str],
+    colours: ColourScale | None,
+    min_height: int = 192,
+) -> np.ndarray:
+    """The captioned view: caption lines, then image | heatmap | overlay (enlarged by a
+    whole factor, nearest, so that small images are at least `min_height` tall), then the
+    colour bar under the heatmap. Opaque RGBA uint8."""
+    height, width = image.shape[:2]
+    factor = max(1, -(-min_height // height))
+    strip = render.side_by_side(*(_enlarge(p, factor) for p in (image, heat, overlay)))
+    font_size = 13
+    parts = [_write(captions, strip.shape[1], font_size)] if captions else []
+    parts.append(strip)
+    if colours is not None:
+        bar = colour_bar(colours, width * factor)
+        row = np.full((bar.shape[0] + 4, strip.shape[1], 4), 255, np.uint8)
+        row[4:, width * factor : 2 * width * factor] = bar
+        parts.append(row)
+    return np.concatenate(parts, axis=0)
+
+
+def blend_overlay(image: np.ndarray, heat: np.ndarray, opacity: float) -> np.ndarray:
+    """The overlay panel as the browser draws it: image, then heatmap at `opacity`. A
+    canvas keeps its global alpha in 8 bits, so the opacity is rounded to 1/255 first
+    (Chromium's pixels then match within one level)."""
+    return render.blend(image, heat, round(float(opacity) * 255) / 255)

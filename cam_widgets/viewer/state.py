@@ -1,0 +1,212 @@
+"""The viewer's settings, images and bounded caches (no widgets, no TensorFlow)."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from cam_widgets import render
+
+#: What each setting changes: "recompute" asks the kernel for a new map, "repaint" only
+#: redraws the map already computed.
+RECOMPUTE, REPAINT = "recompute", "repaint"
+EFFECTS: dict[str, str] = {
+    "image_index": RECOMPUTE,
+    "input_index": RECOMPUTE,
+    "layer": RECOMPUTE,
+    "target": RECOMPUTE,
+    "method": RECOMPUTE,
+    "guided": RECOMPUTE,
+    "opacity": REPAINT,
+    "colormap": REPAINT,
+    "scale": REPAINT,
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the view depends on (`EFFECTS` says which fields recompute)."""
+
+    image_index: int = 0
+    input_index: int = 0
+    layer: Any = None  # None = the kernel's default; a path once resolved
+    target: Any = None  # None = the top prediction; an int class; or a callable
+    method: str = "gradcam"
+    guided: bool = False
+    opacity: float = 0.5
+    colormap: str = "auto"  # "auto": jet for maps >= 0, a diverging map for signed ones
+    scale: str = "map"  # "map": each map to its own peak; "shared": one scale per image/layer
+
+    def key(self, uses_layer: bool) -> tuple[Hashable, ...]:
+        """The cache key of the map these settings produce."""
+        layer = self.layer if uses_layer else None
+        return (self.image_index, self.input_index, layer, self.target, self.method, bool(self.guided))
+
+
+class LRU:
+    """A bounded mapping that forgets the least recently used entry."""
+
+    def __init__(self, max_size: int) -> None:
+        self.max_size = max(1, int(max_size))
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+
+    def get(self, key: Hashable) -> Any:
+        if key not in self._items:
+            return None
+        self._items.move_to_end(key)
+        return self._items[key]
+
+    def put(self, key: Hashable, value: Any) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self.max_size:
+            self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def items(self) -> list[tuple[Hashable, Any]]:
+        return list(self._items.items())
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._items
+
+
+def split_images(images: Any) -> list[Any]:
+    """One input's `show()` argument -> a list of single images.
+
+    A list or tuple is a list of images; a 4-D array (or tensor) a batch; a 3-D array whose
+    last axis is not 1, 3 or 4 a batch of grey images; anything else one image (which the
+    loader may still reject, with a message, when it is shown).
+    """
+    if hasattr(images, "numpy") and not isinstance(images, np.ndarray):
+        images = images.numpy()  # a tf.Tensor
+    if isinstance(images, (list, tuple)):
+        return list(images)
+    if isinstance(images, np.ndarray) and (
+        images.ndim == 4 or (images.ndim == 3 and images.shape[-1] not in (1, 3, 4))
+    ):
+        return list(images)
+    return [images]
+
+
+class ImageSet:
+    """The images of one `show()`: raw arrays per input, display RGB, preprocessed inputs.
+
+    Items load lazily, so one bad image shows an error only when it is selected.
+    `preprocess(batch)` gets a (1, H, W, C) copy of the raw image in its own dtype
+    (uint8 for PIL images and paths) and returns the model's input.
+    """
+
+    def __init__(
+        self,
+        images: Any,
+        n_inputs: int,
+        input_channels: Sequence[int | None],
+        preprocess: Callable[[np.ndarray], Any] | None,
+        max_display: int,
+        input_sizes: Sequence[tuple[int | None, int | None]] | None = None,
+    ) -> None:
+        if n_inputs > 1:
+            if not isinstance(images, (list, tuple)) or len(images) != n_inputs:
+                raise ValueError(
+                    f"this model has {n_inputs} inputs: pass show() a list with one image "
+                    f"(or one batch) per input, got {type(images).__name__}"
+                )
+            per_input = [split_images(x) for x in images]
+            counts = {len(items) for items in per_input}
+            if len(counts) != 1:
+                raise ValueError(
+                    f"every input needs as many images; got {[len(i) for i in per_input]}"
+                )
+        else:
+            per_input = [split_images(images)]
+        if not per_input[0]:
+            raise ValueError("show() got no images")
+        self._per_input = per_input
+        self._channels = list(input_channels)
+        self._sizes = list(input_sizes or [(None, None)] * len(per_input))
+        self.notices: dict[int, str] = {}  # image index -> what was done to fit the model
+        self._preprocess = preprocess
+        self._max_display = max_display
+        # bounded, so scrolling through a large batch does not keep every image three times
+        self._raw, self._display, self._inputs = LRU(64), LRU(64), LRU(16)
+
+    def __len__(self) -> int:
+        return len(self._per_input[0])
+
+    @property
+    def n_inputs(self) -> int:
+        return len(self._per_input)
+
+    def raw(self, index: int, input_index: int = 0) -> np.ndarray:
+        key = (index, input_index)
+        array = self._raw.get(key)
+        if array is None:
+            item = self._per_input[input_index][index]
+            mode = {1: "L", 4: "RGBA"}.get(self._channels[input_index] or 3, "RGB")
+            array = render.load_image(item, mode=mode)
+            array = array[..., None] if array.ndim == 2 else array
+            self._raw.put(key, array)
+        return array
+
+    def display(self, index: int, input_index: int = 0) -> np.ndarray:
+        """(h, w, 4) uint8: the raw image as shown (at most `max_display` on a side)."""
+        key = (index, input_index)
+        rgba = self._display.get(key)
+        if rgba is None:
+            rgb = render.fit_display(
+                render.to_rgb8(self.raw(index, input_index)), self._max_display
+            )
+            rgba = render.to_rgba8(rgb)
+            self._display.put(key, rgba)
+        return rgba
+
+    def fitted(self, index: int, input_index: int = 0) -> np.ndarray:
+        """The raw image at the model's input size (bilinear, with a notice) and with its
+        channel count checked (a mismatch is an error that says what to pass instead)."""
+        raw = self.raw(index, input_index)
+        want = self._channels[input_index]
+        if want is not None and raw.shape[-1] != want:
+            kinds = {1: "grey", 3: "RGB", 4: "RGBA"}
+            advice = {
+                (1, 3): "pass a grey image (H, W) or (H, W, 1), e.g. img.mean(axis=-1)",
+                (3, 1): "repeat the grey channel: np.repeat(img, 3, axis=-1), or pass a path "
+                        "or PIL image (converted to RGB)",
+                (3, 4): "drop the alpha channel: img[..., :3]",
+            }.get((want, raw.shape[-1]), f"give it {want} channels")
+            raise ValueError(
+                f"the model expects {want} channel(s) ({kinds.get(want, want)}), this image has "
+                f"{raw.shape[-1]} ({kinds.get(raw.shape[-1], raw.shape[-1])}): {advice}")
+        height, width = self._sizes[input_index]
+        if height is None or width is None or raw.shape[:2] == (height, width):
+            return raw
+        resized = np.stack([render.resize(raw[..., c].astype(np.float32), (height, width))
+                            for c in range(raw.shape[-1])], axis=-1)
+        if raw.dtype == np.uint8:
+            resized = np.clip(np.rint(resized), 0, 255).astype(np.uint8)
+        self.notices[index] = (f"image resized from {raw.shape[0]}x{raw.shape[1]} to "
+                               f"{height}x{width}, the model's input (bilinear)")
+        return resized.astype(raw.dtype, copy=False)
+
+    def model_inputs(self, index: int) -> list[np.ndarray]:
+        """One (1, ...) batch per model input, after `preprocess`."""
+        batches = self._inputs.get(index)
+        if batches is None:
+            batches = []
+            for input_index in range(self.n_inputs):
+                raw = self.fitted(index, input_index)[None].copy()  # preprocess may write
+                if self._preprocess is not None:
+                    batch = self._preprocess(raw)
+                    batch = batch.numpy() if hasattr(batch, "numpy") else np.asarray(batch)
+                else:
+                    batch = raw.astype(np.float32)
+                batches.append(batch)
+            self._inputs.put(index, batches)
+        return batches
+
+

@@ -1,0 +1,133 @@
+"""The viewer's words: the class picker's entries, top-5 buttons, the explained class,
+the map's caption, the status line and the figure's caption lines."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+import ipywidgets as widgets
+import numpy as np
+
+from cam_widgets.viewer.compose import format_value
+from cam_widgets.viewer.explainer import Explanation
+from cam_widgets.viewer.labels import looks_like_probabilities, method_caption
+
+_INDEX = re.compile(r"\((\d+)\)\s*$|^\s*(\d+)\s*$")
+
+
+class Words:
+    """Text for one viewer (reads the wiring's viewer, layers and class names)."""
+
+    def __init__(self, wiring: Any) -> None:
+        self.wiring = wiring
+        self.buttons = [widgets.Button(layout=widgets.Layout(width="auto", max_width="100%"))
+                        for _ in range(5)]
+        for rank, button in enumerate(self.buttons):
+            button.on_click(lambda _, rank=rank: self._pick(rank))
+        self.top5 = widgets.Box(self.buttons, layout=widgets.Layout(
+            flex_flow="row wrap", display="none"))
+        self._top: list[int] = []
+        self.shown: Explanation | None = None
+
+    # ------------------------------------------------------------------ classes
+    def name(self, index: int) -> str:
+        return self.wiring.viewer.class_names(int(index), self.wiring.n_classes)
+
+    def class_text(self, target: Any) -> Any:
+        if target is None or callable(target):
+            return ""
+        return f"{self.name(target)} ({int(target)})"
+
+    def parse_class(self, text: str) -> Any:
+        """"name (3)", "3" or an exact name -> 3; anything else leaves the class alone."""
+        from cam_widgets.viewer.controls import ignore
+
+        found = _INDEX.search(text or "")
+        if found:
+            return int(found.group(1) or found.group(2))
+        for index in range(self.wiring.n_classes or 0):
+            if self.name(index) == text.strip():
+                return index
+        return ignore()
+
+    def fill_classes(self) -> None:
+        n = self.wiring.n_classes or 0
+        self.wiring.controls["target"].options = tuple(self.class_text(i) for i in range(n))
+
+    def _pick(self, rank: int) -> None:
+        if rank < len(self._top) and not self.wiring.controls["target"].disabled:
+            self.wiring.viewer.target = self._top[rank]
+
+    # ------------------------------------------------------------------ after a map
+    def describe(self, e: Explanation | None = None) -> str:
+        s = e.settings if e is not None else self.wiring.viewer.settings
+        method = self.wiring.kernel.get_method(s.method)
+        parts = [s.method + (" + guided ReLU" if s.guided and not method.forces_guided else "")]
+        if callable(s.target):
+            parts.append(f"target {getattr(s.target, '__name__', 'callable')}")
+        elif s.target is not None:
+            parts.append(f"class {self.name(s.target)}")
+        if method.uses_layer and s.layer is not None:
+            sizes = {i.path: i.output_shape[1:3] for i in self.wiring.all_layers}
+            size = "×".join(map(str, sizes.get(s.layer, ())))
+            parts.append(f"layer {s.layer}" + (f" ({size})" if size else ""))
+        return " · ".join(parts)
+
+    def explained(self, e: Explanation | None) -> None:
+        self.shown = e
+        w = self.wiring
+        if e is None:
+            w.class_label.value = w.caption.value = ""
+            self.top5.layout.display = "none"
+            return
+        s = e.settings
+        if callable(s.target):
+            name = getattr(s.target, "__name__", "callable target")
+            w.class_label.value = f"target <b>{html.escape(name)}</b> · score {e.score:.4g}"
+        else:
+            w.class_label.value = f"explaining <b>{html.escape(self.name(e.target))}</b> " \
+                f"(class {e.target}) · {html.escape(self._score_text(e))}"
+        signed = e.signed
+        w.caption.value = f"<small>{html.escape(method_caption(w.kernel.get_method(s.method), signed))}</small>"
+        self._top5(e)
+        took = "cached" if e.source == "cached" else f"{e.seconds * 1000:.0f} ms, {e.source}"
+        fitted = w.session.images.notices.get(s.image_index, "") if w.session.images else ""
+        notes = [n for n in (e.note, fitted, w.viewer.class_names.notice) if n]
+        w.status.value = html.escape(" · ".join([self.describe(e), took, *notes]))
+
+    def _score_text(self, e: Explanation) -> str:
+        text = f"score {format_value(e.score)}"
+        if e.predictions is not None and 0 <= e.target < e.predictions.shape[-1]:
+            label = "p" if looks_like_probabilities(e.predictions) else "output"
+            text += f" · {label} {format_value(float(e.predictions[e.target]))}"
+        return text
+
+    def _top5(self, e: Explanation) -> None:
+        show = e.predictions is not None and not callable(e.settings.target) \
+            and e.predictions.size > 1
+        self.top5.layout.display = None if show else "none"
+        if not show:
+            return
+        order = [int(i) for i in np.argsort(-e.predictions)[: len(self.buttons)]]
+        self._top = order
+        for button, index in zip(self.buttons, order):
+            button.description = f"{self.name(index)} {format_value(float(e.predictions[index]))}"
+            button.button_style = "info" if index == e.target else ""
+            button.tooltip = f"explain class {index}"
+            button.layout.display = None
+        for button in self.buttons[len(order):]:
+            button.layout.display = "none"
+
+    def figure_captions(self) -> list[str]:
+        e = self.shown
+        if e is None:
+            return [self.wiring.error_text or "no map"]
+        s = e.settings
+        if callable(s.target):
+            first = f"target {getattr(s.target, '__name__', 'callable')} · score {e.score:.4g}"
+        else:
+            first = f"{self.name(e.target)} (class {e.target}) · {self._score_text(e)}"
+        method = self.wiring.kernel.get_method(s.method)
+        return [first, self.describe(e), method_caption(method, e.signed)]

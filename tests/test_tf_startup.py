@@ -1,0 +1,68 @@
+"""TensorFlow's start-up notices are dropped when cam_widgets loads it, and nothing else."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cam_widgets._tf_startup import STARTUP_NOTICES, stderr_without
+
+ROOT = Path(__file__).resolve().parent.parent
+BANNER = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
+ONEDNN = ("I0000 00:00:1795917670.730171    8838 port.cc:153] oneDNN custom operations are "
+          "on. You may see slightly different numerical results.")
+NO_CUDA = ("I0000 00:00:1795917670.740832    8838 cudart_stub.cc:31] Could not find cuda "
+           "drivers on your machine, GPU will not be used.")
+
+
+def test_only_the_notices_are_dropped_and_the_rest_passes_in_order(capfd):
+    with stderr_without(STARTUP_NOTICES):
+        os.write(2, f"first\n{BANNER}\n{ONEDNN}\n".encode())
+        os.write(2, f"E0000 a real error: port.cc is fine\n{NO_CUDA}\nno newline".encode())
+    os.write(2, f"{BANNER}\n".encode())  # after the block nothing is filtered
+    assert capfd.readouterr().err == (
+        f"first\nE0000 a real error: port.cc is fine\nno newline{BANNER}\n")
+
+
+def test_lines_split_across_writes_are_judged_whole(capfd):
+    with stderr_without(STARTUP_NOTICES):
+        os.write(2, BANNER[:20].encode())
+        os.write(2, f"{BANNER[20:]}\nkept \xff line\n".encode("latin-1"))
+    assert capfd.readouterr().err == "kept \xff line\n".encode("latin-1").decode(
+        "utf-8", "replace")
+
+
+def _stderr_of(code: str) -> list[str]:
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    env["PYTHONPATH"] = str(ROOT)
+    done = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stderr.splitlines()
+
+
+def test_importing_cam_widgets_prints_nothing_where_tensorflow_prints_its_notices():
+    plain = _stderr_of("import tensorflow")
+    # this TensorFlow still prints the notices this module is about
+    assert [line for line in plain if STARTUP_NOTICES.search(line)], plain
+    assert _stderr_of("import cam_widgets.kernel, cam_widgets.metrics, keras") == []
+
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_each_lesson_imports_cam_widgets_before_tensorflow(path):
+    """Else TensorFlow loads unfiltered and the first cell shows a red stderr box."""
+    cell = next(c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code")
+    imports = [line.split()[1].split(".")[0] for line in "".join(cell["source"]).splitlines()
+               if line.startswith(("import ", "from "))]
+    assert "cam_widgets" in imports, f"{path.name}: the first code cell imports no cam_widgets"
+    heavy = [name for name in imports if name in {"tensorflow", "keras"}]
+    assert not heavy or imports.index("cam_widgets") < imports.index(heavy[0]), (
+        f"{path.name}: the first code cell imports {heavy[0]} before cam_widgets; import "
+        "cam_widgets first so TensorFlow loads without its start-up notices")
