@@ -49,7 +49,7 @@ class CamGallery(traitlets.HasTraits):
     columns = traitlets.Int(6)
     thumb_size = traitlets.Int(64)
     opacity = traitlets.Float(0.5)
-    colormap = traitlets.Unicode("jet")
+    colormap = traitlets.Unicode("auto")  # as the viewer: jet for maps >= 0
     selected = traitlets.Int(None, allow_none=True)
 
     def __init__(self, source: Any, *, model: Any = None, images: Any = None,
@@ -170,7 +170,10 @@ class CamGallery(traitlets.HasTraits):
             big = compose.thumbnail(image, data.maps[row], 256, self.opacity, self.colormap)
             panel = widgets.Image(value=render.encode_png(big), format="png")
         else:
-            panel = self.viewer.show(image)  # opens on the predicted class
+            panel = self.viewer.show(image)
+            target = int(data.targets[row])
+            self.viewer.target = None if target == UNKNOWN else target  # the class stored
+            self.viewer.flush()
         self._side.children = (caption, panel)
 
     @property
