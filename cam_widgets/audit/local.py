@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pyarrow as pa
@@ -25,8 +26,19 @@ def _batches(plan: Plan, done: set[Any]) -> Iterator[Batch]:
                         else batch.labels[keep], skipped=len(batch.ids) - len(keep))
         return
     pending = plan.pending_positions(done)
-    for start in range(0, len(pending), plan.batch_size):
-        yield source.load(pending[start:start + plan.batch_size])
+    runs = [pending[start:start + plan.batch_size]
+            for start in range(0, len(pending), plan.batch_size)]
+    if not runs:
+        return
+    # Decode the next batch on a thread while this one is explained: Pillow's decoding
+    # and TensorFlow's kernels both release the GIL. One batch ahead bounds memory.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cam-widgets-decode") as pool:
+        ahead = pool.submit(source.load, runs[0])
+        for following in [*runs[1:], None]:
+            batch = ahead.result()
+            if following is not None:
+                ahead = pool.submit(source.load, following)
+            yield batch
 
 
 def explain_batch(model: Any, plan: Plan, batch: Batch) -> pa.Table:

@@ -12,11 +12,14 @@ Why not `Dataset.write_parquet`: measured on this 2-CPU machine, its write tasks
 times the whole explain stage; writing ~2 KB rows on the driver costs a few ms per batch.
 
 Cluster: when Ray is already initialised (`ray.init(address=...)`) or RAY_ADDRESS is
-set, the run joins that cluster; otherwise a local Ray is started with the node bound to
-127.0.0.1, no dashboard and so no jobs endpoint. Ray's endpoints are not made for
-untrusted networks (older releases have no authentication at all): keep a cluster's ports
-on a private network, never on a public address. On a cluster, the image files must be
-readable at the same paths on every node (or pass an array); results stay on the driver.
+set, the run joins that cluster; otherwise a local Ray is started with its node address
+set to 127.0.0.1, no dashboard and so no jobs endpoint. Measured with Ray 2.60: its GCS
+and raylet still listen on every interface (and one agent on 0.0.0.0), protected only by
+the token authentication Ray now turns on by default. Ray's endpoints are not made for
+untrusted networks: keep a cluster's ports (and a machine running the local one) behind a
+firewall on a private network, never on a public address. On a cluster, the image files
+must be readable at the same paths on every node (or pass an array); results stay on the
+driver.
 """
 from __future__ import annotations
 

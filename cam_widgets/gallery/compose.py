@@ -1,7 +1,8 @@
-"""Gallery pixels: overlay thumbnails laid out on a sheet, and a colour bar (pure numpy).
+"""Gallery pixels: overlay thumbnails laid out on a sheet, and a colour bar (pure arrays).
 
-Built from `cam_widgets.render` (Pillow resizing, matplotlib colormaps, the viewer's
-blend), so a thumbnail is the viewer's overlay at a smaller size.
+The colours come from the viewer's own compose module (colour scale, heatmap, overlay
+blend, colour bar), so a thumbnail is the viewer's overlay at a smaller size. Stored maps
+are already in [0, 1], so they are drawn on the fixed scale 0..1.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import numpy as np
 from PIL import Image
 
 from cam_widgets import render
+from cam_widgets.viewer import compose as viewer_compose
 
 CORRECT = (46, 160, 67)  # border of a correctly classified image
 WRONG = (215, 48, 39)  # border of a misclassified one
@@ -18,13 +20,19 @@ NEUTRAL = (200, 200, 200)  # no label known
 SELECTED = (20, 20, 20)
 
 
+def unit_scale(colormap: str) -> viewer_compose.ColourScale:
+    """Map values 0..1 onto the colormap ("auto": the viewer's choice for maps >= 0)."""
+    return viewer_compose.ColourScale(viewer_compose.colourmap_name(colormap, signed=False),
+                                      0.0, 1.0, signed=False)
+
+
 def thumbnail(image: np.ndarray, attribution: np.ndarray, size: int, opacity: float,
               colormap: str) -> np.ndarray:
     """(size, size, 4) uint8: the image with its map blended on top, as in the viewer."""
     rgb = render.to_rgb8(image)
     base = np.asarray(Image.fromarray(rgb).resize((size, size), Image.BILINEAR))
-    heat = render.colorize(np.clip(render.resize(attribution, (size, size)), 0.0, 1.0), colormap)
-    return render.blend(render.to_rgba8(base), heat, opacity)
+    heat = viewer_compose.heatmap(render.resize(attribution, (size, size)), unit_scale(colormap))
+    return viewer_compose.blend_overlay(render.to_rgba8(base), heat, opacity)
 
 
 @dataclass(frozen=True)
@@ -73,7 +81,6 @@ def sheet(thumbnails: list[np.ndarray], borders: list[tuple[int, int, int]],
     return out
 
 
-def colour_bar(colormap: str, width: int, height: int = 10) -> np.ndarray:
-    """(height, width, 4) uint8: the colormap from 0 (left) to 1 (right)."""
-    ramp = np.tile(np.linspace(0.0, 1.0, width, dtype=np.float32), (height, 1))
-    return render.colorize(ramp, colormap)
+def colour_bar(colormap: str, width: int) -> np.ndarray:
+    """The viewer's labelled colour bar for values 0 (left) to 1 (right)."""
+    return viewer_compose.colour_bar(unit_scale(colormap), width)

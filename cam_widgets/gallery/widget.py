@@ -7,6 +7,7 @@ stored map at full panel size).
 """
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -48,7 +49,7 @@ class CamGallery(traitlets.HasTraits):
     columns = traitlets.Int(6)
     thumb_size = traitlets.Int(64)
     opacity = traitlets.Float(0.5)
-    colormap = traitlets.Unicode("jet")
+    colormap = traitlets.Unicode("auto")  # as the viewer: jet for maps >= 0
     selected = traitlets.Int(None, allow_none=True)
 
     def __init__(self, source: Any, *, model: Any = None, images: Any = None,
@@ -56,6 +57,12 @@ class CamGallery(traitlets.HasTraits):
                  class_names: Sequence[str] | Mapping[int, str] | None = None,
                  labels: Sequence[int] | None = None, boxes: np.ndarray | None = None,
                  transport: Any = None, **settings: Any) -> None:
+        unknown = sorted(set(settings) - set(self.trait_names()))
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], self.trait_names(), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            names = ", ".join(sorted(self.trait_names()))
+            raise TypeError(f"CamGallery has no setting {unknown[0]!r}.{hint} Settings: {names}.")
         super().__init__(**settings)
         self._model = _load(model)
         size = None
@@ -163,7 +170,10 @@ class CamGallery(traitlets.HasTraits):
             big = compose.thumbnail(image, data.maps[row], 256, self.opacity, self.colormap)
             panel = widgets.Image(value=render.encode_png(big), format="png")
         else:
-            panel = self.viewer.show(image)  # opens on the predicted class
+            panel = self.viewer.show(image)
+            target = int(data.targets[row])
+            self.viewer.target = None if target == UNKNOWN else target  # the class stored
+            self.viewer.flush()
         self._side.children = (caption, panel)
 
     @property

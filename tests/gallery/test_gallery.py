@@ -60,16 +60,21 @@ def test_filters_and_sorting_choose_rows(results):
 
 
 def test_thumbnail_is_the_viewers_overlay_at_thumbnail_size():
+    import matplotlib
+
     image = np.zeros((8, 8, 3), np.float32)
     image[:, 4:] = 1.0
     attribution = np.tile(np.linspace(0, 1, 8, dtype=np.float32), (8, 1))
     thumb = compose.thumbnail(image, attribution, 8, 0.25, "viridis")
-    heat = render.colorize(attribution, "viridis")
-    expected = render.blend(render.to_rgba8(render.to_rgb8(image)), heat, 0.25)
-    np.testing.assert_array_equal(thumb, expected)
-    # the right half is white: 0.75 * 255 + 0.25 * viridis(x), rounded
-    want = np.rint(0.75 * 255 + 0.25 * heat[0, 6, :3].astype(np.float32))
-    np.testing.assert_array_equal(thumb[0, 6, :3], want)
+    # column 6 holds 6/7: the viewer's 256-colour table gives colour floor(256 * 6/7) = 219
+    colour = np.asarray(matplotlib.colormaps["viridis"]((219 + 0.5) / 256)[:3]) * 255
+    alpha = 64 / 255  # a canvas keeps opacity in 8 bits: 0.25 -> 64/255
+    want = np.rint(255 * (1 - alpha) + np.rint(colour) * alpha)  # over the white half
+    np.testing.assert_allclose(thumb[0, 6, :3], want, atol=1)
+    black = np.rint(np.rint(np.asarray(matplotlib.colormaps["viridis"](0.5 / 256)[:3]) * 255)
+                    * alpha)
+    np.testing.assert_allclose(thumb[0, 0, :3], black, atol=1)  # value 0 over the black half
+    assert (thumb[..., 3] == 255).all()
 
 
 def test_layout_maps_clicks_to_cells():
@@ -107,10 +112,9 @@ def test_gallery_draws_pages_and_opens_the_clicked_image(results):
     view = gallery.show()
     viewer_panel = view.children[1].children[1]
     assert viewer_panel is gallery.viewer.widget
-    snap = gallery.viewer.snapshot()
-    np.testing.assert_array_equal(snap[:, :64, :3], render.to_rgb8(data.images[11]))
-    expected = explain(model, data.images[11:12])
-    assert expected.targets[0] == data.labels[11]
+    panels = gallery.viewer.panels()  # image | heatmap | overlay
+    np.testing.assert_array_equal(panels[:, :64, :3], render.to_rgb8(data.images[11]))
+    assert gallery.viewer.target == int(gallery.data.targets[11])  # the class stored
 
 
 def test_gallery_over_an_explain_result_without_a_model(results):
@@ -131,6 +135,7 @@ def test_gallery_over_an_explain_result_without_a_model(results):
 
 @pytest.mark.parametrize("source, kwargs, error, pattern", [
     (42, {}, TypeError, "CamGallery shows a results folder"),
+    (42, {"sortby": "score"}, TypeError, "no setting 'sortby'. Did you mean 'sort_by'"),
     ("no/such/folder", {}, FileNotFoundError, "No explain_to_parquet results"),
 ])
 def test_bad_sources(source, kwargs, error, pattern):
