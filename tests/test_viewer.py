@@ -732,3 +732,27 @@ def test_imagenet_names_offline_fail_once_quietly(model, images, kernel, wire, c
     assert "Downloading" not in captured.out + captured.err
     with pytest.raises(ValueError, match='class_names must be a list, a dict, a callable or "imagenet"'):
         CamViewer(model, class_names="imagenett")
+
+
+def test_method_options_come_from_the_methods_declaration(model, images, kernel, wire):
+    viewer = CamViewer(model, prefetch=False)
+    viewer.show(images[0])
+    assert viewer.layout.widget is viewer.widget and not viewer.method_options.controls
+    viewer.method = "smoothgrad"
+    controls = viewer.method_options.controls
+    assert list(controls) == ["n_samples", "noise_level", "seed"]
+    assert (controls["n_samples"].value, controls["n_samples"].min) == (25, 1)
+    assert "noise std" in controls["noise_level"].tooltip
+    controls["n_samples"].value = 3  # the control sets the trait, and the kernel gets it
+    assert viewer.options == {"n_samples": 3} and kernel.calls[-1]["n_samples"] == 3
+    viewer.options = {"n_samples": 3, "seed": 7}  # and code moves the control
+    assert controls["seed"].value == 7 and kernel.calls[-1]["seed"] == 7
+    expected = _REAL_KERNEL().explain(model, images[:1], method="smoothgrad", n_samples=3,
+                                      seed=7).maps[0]
+    np.testing.assert_allclose(viewer.current_map, expected, atol=1e-5)
+    with pytest.raises(ValueError, match="has no option 'n_sample'. Did you mean 'n_samples'"):
+        viewer.options = {"n_sample": 3}
+    viewer.method = "gradcam"  # another method: its own (no) options
+    assert viewer.options == {} and viewer.method_options.box.children == ()
+    assert viewer.settings.options == ()
+    np.testing.assert_allclose(viewer.current_map, expected_map(model, images[0]), atol=1e-5)
