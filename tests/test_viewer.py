@@ -310,7 +310,7 @@ def test_while_computing_a_busy_line_shows_and_opacity_still_repaints(
         return busy, repainted, viewer
 
     busy, repainted, viewer = asyncio.run(scenario())
-    assert busy.startswith("computing gradcam · class class ") and "layer conv_b" in busy
+    assert busy.startswith("computing gradcam · class ") and "layer conv_b" in busy
     assert repainted == 1
     assert not viewer.status.value.startswith("computing") and " ms, " in viewer.status.value
     assert not any("cam-widgets-busy" in box._dom_classes for box in viewer.layout.boxes.values())

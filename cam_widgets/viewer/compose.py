@@ -137,7 +137,7 @@ def colour_bar(colours: ColourScale, width: int, font_size: int = 11) -> np.ndar
               (format_value(colours.high), 1.0)]
     for text, where in labels:
         text_width = draw.textbbox((0, 0), text, font=font)[2] + 1
-        x = min(max(where * width - text_width / 2, 0), width - text_width)
+        x = min(max(where * width - text_width / 2, 1), width - text_width - 3)
         draw.text((x, BAR_HEIGHT + 1), text, fill=_TEXT, font=font)
     return np.asarray(canvas)
 

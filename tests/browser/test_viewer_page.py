@@ -98,7 +98,7 @@ def test_lab_page_fits_saves_the_current_view_and_reads_in_dark(
     busy = widget.locator(".cam-widgets-busy")
     busy.first.wait_for(timeout=10_000)
     assert busy.count() == 2
-    status = widget.locator(".widget-html", has_text="computing smoothgrad")
+    status = widget.locator(".widget-html", has_text="computing smoothgrad · circle (class 0)")
     assert status.count() == 1
     shots.take(page, "busy-smoothgrad", show=canvases.first)
     busy.first.wait_for(state="detached", timeout=60_000)
