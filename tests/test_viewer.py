@@ -756,3 +756,14 @@ def test_method_options_come_from_the_methods_declaration(model, images, kernel,
     assert viewer.options == {} and viewer.method_options.box.children == ()
     assert viewer.settings.options == ()
     np.testing.assert_allclose(viewer.current_map, expected_map(model, images[0]), atol=1e-5)
+
+
+def test_the_transport_forwards_mouse_events_on_the_image(model, images, kernel, wire):
+    viewer = CamViewer(model)
+    seen = []
+    viewer.transport.on_mouse("down", lambda x, y: seen.append((x, y)))
+    with pytest.raises(ValueError, match="event must be one of"):
+        viewer.transport.on_mouse("click", print)
+    viewer.transport.mouse("down", 3.0, 4.5)
+    viewer.transport.mouse("up", 1.0, 1.0)  # nobody listens: nothing happens
+    assert seen == [(3.0, 4.5)]

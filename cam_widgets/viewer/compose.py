@@ -153,6 +153,7 @@ def _write(lines: list[str], width: int, font_size: int) -> np.ndarray:
     block = Image.new("RGBA", (width, step * len(lines) + 4), _PAPER)
     draw = ImageDraw.Draw(block)
     for row, line in enumerate(lines):
+        line = line.replace("×", "x")  # Pillow's built-in font has no multiplication sign
         while line and draw.textlength(line, font=font) > width - 8:
             line = line[:-2] + "…"
         draw.text((4, 2 + row * step), line, fill=_TEXT, font=font)

@@ -55,6 +55,8 @@ class CanvasTransport:
         self._opacity = 0.5
         self.bytes_sent = 0
         self._client_ready: list[Callable[[], None]] = []
+        self._mouse: dict[str, list[Callable[[float, float], None]]] = {
+            event: [] for event in MOUSE_EVENTS}
         for canvas in self.canvases.values():
             canvas.on_client_ready(self._on_client_ready)
 
@@ -99,7 +101,16 @@ class CanvasTransport:
         ``callback(x, y)`` in image pixels (for drawing regions on the image)."""
         if event not in MOUSE_EVENTS:
             raise ValueError(f"event must be one of {MOUSE_EVENTS}, got {event!r}")
-        getattr(self.canvases["image"], f"on_mouse_{event}")(callback)
+        if not self._mouse[event]:
+            getattr(self.canvases["image"], f"on_mouse_{event}")(
+                lambda x, y, event=event: self.mouse(event, x, y))
+        self._mouse[event].append(callback)
+
+    def mouse(self, event: str, x: float, y: float) -> None:
+        """Deliver a mouse `event` at image pixel (x, y) to its callbacks (what the canvas
+        does when the browser reports one)."""
+        for callback in self._mouse.get(event, []):
+            callback(x, y)
 
     # ------------------------------------------------------------------ internals
     def _draw_source(self, name: str, png: bytes) -> None:
