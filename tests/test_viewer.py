@@ -592,7 +592,7 @@ def test_a_view_that_connects_later_is_redrawn_without_new_image_data(
     assert redraw.redraw and redraw.nbytes == 0 and viewer.transport.bytes_sent == sent_bytes
     assert redraw.opacity == 0.7
     for name, png in viewer.transport.shown().items():
-        np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(png))), expected[name])
+        np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(png)).convert("RGBA")), expected[name])
     assert len(kernel.calls) == 1
 
 

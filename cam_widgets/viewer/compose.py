@@ -31,6 +31,8 @@ __all__ = [
     "colour_scale",
     "colourmap_name",
     "heatmap",
+    "heat_indices",
+    "palette",
     "colour_bar",
     "figure",
     "format_value",
@@ -97,15 +99,22 @@ def _table(colormap: str) -> np.ndarray:
     return render.colorize(((np.arange(256, dtype=np.float32) + 0.5) / 256)[None], colormap)[0]
 
 
-def heatmap(values: np.ndarray, colours: ColourScale) -> np.ndarray:
-    """(H, W) values -> opaque RGBA uint8 through the scale's colormap.
+def palette(colormap: str) -> np.ndarray:
+    """The colormap's 256 colours, (256, 4) RGBA uint8."""
+    return _table(colormap)
 
-    Looked up in the colormap's 256-colour table, as matplotlib does for its listed
-    colormaps (position x takes colour floor(256 x)), without the per-pixel float
-    interpolation: a 224x224 map in about a millisecond less."""
+
+def heat_indices(values: np.ndarray, colours: ColourScale) -> np.ndarray:
+    """(H, W) values -> uint8 positions in the colormap's 256-colour table, as matplotlib
+    picks them for its listed colormaps (position x takes colour floor(256 x))."""
     unit = colours.unit(np.asarray(values, dtype=np.float32))
-    index = np.minimum((unit * 256).astype(np.intp), 255)
-    return _table(colours.colormap)[index]
+    return np.minimum(unit * 256, 255).astype(np.uint8)
+
+
+def heatmap(values: np.ndarray, colours: ColourScale) -> np.ndarray:
+    """(H, W) values -> opaque RGBA uint8 through the scale's colormap (a table lookup:
+    equal to matplotlib's colours, without its per-pixel float interpolation)."""
+    return _table(colours.colormap)[heat_indices(values, colours)]
 
 
 def format_value(value: float) -> str:

@@ -66,7 +66,8 @@ class CanvasTransport:
         return first.height, first.width
 
     def shown(self) -> dict[str, bytes]:
-        """The PNG each of the image and heatmap canvases was last sent (what a redraw uses)."""
+        """The PNG each of the image and heatmap canvases was last sent (what a redraw uses):
+        RGBA, or for a heatmap a palette PNG of its colormap's 256 colours (lossless too)."""
         return {name: bytes(src.value) for name, src in self._sources.items() if src is not None}
 
     def resize(self, height: int, width: int) -> None:
@@ -157,9 +158,9 @@ class Sent:
             raise KeyError(f"this message carried no {name}")
         if name not in self.pixels:
             with Image.open(io.BytesIO(png)) as decoded:
-                if decoded.format != "PNG" or decoded.mode != "RGBA":
+                if decoded.format != "PNG" or decoded.mode not in ("RGBA", "P"):
                     raise AssertionError(f"{name} sent as {decoded.format} {decoded.mode}")
-                self.pixels[name] = np.asarray(decoded)
+                self.pixels[name] = np.asarray(decoded.convert("RGBA"))
         return self.pixels[name]
 
 
