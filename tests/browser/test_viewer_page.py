@@ -99,7 +99,7 @@ def test_lab_page_fits_saves_the_current_view_and_reads_in_dark(
     busy.first.wait_for(timeout=10_000)
     assert busy.count() == 2
     status = widget.locator(".widget-html", has_text="computing smoothgrad · circle (class 0)")
-    assert status.count() == 1
+    status.first.wait_for(timeout=5_000)  # a message of its own, after the dimming
     shots.take(page, "busy-smoothgrad", show=canvases.first)
     busy.first.wait_for(state="detached", timeout=60_000)
     kernel_exec(page, "v.method = 'gradcam'")
