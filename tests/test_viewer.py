@@ -215,7 +215,7 @@ def test_coming_back_to_a_cached_setting_calls_nothing(model, images, kernel, wi
     viewer.follow.value = False  # so that the class stays put when the image changes
     first = viewer.settings
     tour = [
-        ("target", "class 3 (3)"),  # the class picker's text: name (index)
+        ("target", "class 3"),  # the class picker's text ("name (index)" when named)
         ("layer", "conv_a"),
         ("method", "saliency"),
         ("guided", True),
@@ -535,6 +535,9 @@ def test_class_names_label_and_a_clickable_top5(model, images, kernel, wire, nam
     assert viewer.settings.target == order[2]
     assert kernel.calls[-1]["target"] == order[2] and kernel.calls[-1]["activations"] is not None
     assert labels[order[2]] in viewer.class_label.value
+    viewer.target = int(order[4])  # the least likely class: it takes the last button
+    assert viewer.top5_buttons[4].description.startswith(labels[order[4]])
+    assert viewer.top5_buttons[4].button_style == "info"
 
 
 def test_a_batch_gets_an_image_slider(model, images, kernel, wire):
@@ -658,7 +661,7 @@ def test_after_a_map_the_next_likely_actions_are_computed_in_the_background(
 def test_every_setting_from_code_equals_the_control_path(model, images, kernel, wire):
     """Setting a trait moves its control and draws what moving the control draws."""
     changes = [("method", "layercam", "layercam"), ("layer", "conv_a", "conv_a"),
-               ("target", 3, "class 3 (3)"), ("guided", True, True),
+               ("target", 3, "class 3"), ("guided", True, True),
                ("opacity", 0.8, 0.8), ("colormap", "viridis", "viridis"),
                ("scale", "shared", "shared"), ("image_index", 2, 2)]
     control_of = {"image_index": "image"}

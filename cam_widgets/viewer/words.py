@@ -43,7 +43,8 @@ class Words:
     def class_text(self, target: Any) -> Any:
         if target is None or callable(target):
             return ""
-        return f"{self.name(target)} ({int(target)})"
+        name = self.name(target)
+        return name if name == f"class {int(target)}" else f"{name} ({int(target)})"
 
     def parse_class(self, text: str) -> Any:
         """"name (3)", "3" or an exact name -> 3; anything else leaves the class alone."""
@@ -117,7 +118,9 @@ class Words:
         self.top5.layout.display = None if show else "none"
         if not show:
             return
-        order = [int(i) for i in np.argsort(-e.predictions)[: len(self.buttons)]]
+        order = [int(i) for i in np.argsort(-e.predictions, kind="stable")[: len(self.buttons)]]
+        if 0 <= e.target < e.predictions.size and e.target not in order:
+            order[-1] = e.target  # the explained class keeps a button, in the top 5 or not
         self._top = order
         for button, index in zip(self.buttons, order):
             button.description = f"{self.name(index)} {format_value(float(e.predictions[index]))}"
