@@ -17,8 +17,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from harness import (CHROMIUM, CHROMIUM_ARGS, ConsoleLog, Server, Shots, jupyter_env,
-                     lab_argv, notebook_argv, shutdown_kernels, start_server, stop_server,
-                     voila_argv)
+                     lab_argv, shutdown_kernels, start_server, stop_server, voila_argv)
 
 HERE = Path(__file__).parent
 ARTIFACTS = HERE / "artifacts"
@@ -61,11 +60,6 @@ def _serve(name: str, argv: Callable[[int, Path], list[str]], env: dict[str, str
 @pytest.fixture(scope="session")
 def lab_server(jupyter_vars: dict[str, str], jupyter_base: Path) -> Iterator[Server]:
     yield from _serve("lab", lab_argv, jupyter_vars, jupyter_base, "/api/status")
-
-
-@pytest.fixture(scope="session")
-def notebook_server(jupyter_vars: dict[str, str], jupyter_base: Path) -> Iterator[Server]:
-    yield from _serve("notebook", notebook_argv, jupyter_vars, jupyter_base, "/api/status")
 
 
 @pytest.fixture(scope="session")

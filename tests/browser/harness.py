@@ -123,16 +123,6 @@ def lab_argv(port: int, root: Path) -> list[str]:
             "--LabApp.expose_app_in_browser=True"]
 
 
-def notebook_argv(port: int, root: Path) -> list[str]:
-    """Jupyter Notebook 7 (the same notebook panel as JupyterLab, in a page of its own)."""
-    return [sys.executable, "-m", "notebook", "--no-browser", "--allow-root",
-            "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-            "--ServerApp.port_retries=0", f"--ServerApp.root_dir={root}",
-            "--IdentityProvider.token=", "--ServerApp.password=",
-            "--ServerApp.disable_check_xsrf=True",
-            "--JupyterNotebookApp.expose_app_in_browser=True"]
-
-
 def voila_argv(port: int, root: Path) -> list[str]:
     return [sys.executable, "-m", "voila", "--no-browser", "--Voila.ip=127.0.0.1",
             f"--Voila.port={port}", "--Voila.port_retries=0", "--Voila.token=",

@@ -2,7 +2,7 @@
 open and at 900 px, draws its colour bar, dims while a slow method runs, keeps the
 current view in the saved notebook (PNG and widget state, shown again after the kernel
 is gone), and keeps text readable in the dark theme. Screenshots of each state are kept
-in tests/browser/artifacts/<test>/ (Notebook 7 at 900 px too); with CAM_WIDGETS_README_SHOT=1 the widget's picture
+in tests/browser/artifacts/<test>/; with CAM_WIDGETS_README_SHOT=1 the widget's picture
 also replaces docs/images/viewer.png (the README's)."""
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import base64
 import io
 import json
 import os
-import re
 import shutil
 import time
 from pathlib import Path
@@ -19,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from harness import (ConsoleLog, Server, Shots, api, kernel_array, kernel_exec, open_notebook,
-                     output_of, run_all_cells, save_notebook, shutdown_kernels,
-                     stage_notebook, wait_for_canvases, wait_for_pixels, wait_kernel_idle)
+                     output_of, run_all_cells, save_notebook, stage_notebook,
+                     wait_for_canvases, wait_for_pixels)
 from PIL import Image
 from playwright.sync_api import Page
 
@@ -156,28 +155,3 @@ def test_lab_page_fits_saves_the_current_view_and_reads_in_dark(
                     and int(np.abs(px[:, 128:].astype(int) - panels[:, 128:]).max()) <= 2)
     shots.take(page, "reopened-without-its-kernel", show=canvases.first)
     console_log.assert_clean()
-
-
-def test_notebook7_page_at_900px_has_no_horizontal_scroll(
-        page: Page, notebook_server: Server, test_name: str, shots: Shots,
-        console_log: ConsoleLog) -> None:
-    # Notebook 7 raises this while loading its settings, on an empty notebook too (checked
-    # with a notebook without cells): not the viewer's
-    console_log.ignore.append(re.compile(r"Cannot read properties of undefined \(reading 'schema'\)"))
-    page.set_viewport_size({"width": 900, "height": 900})
-    path = stage_notebook(NOTEBOOK, notebook_server, test_name)
-    page.goto(f"{notebook_server.url}/notebooks/{path}", timeout=30_000)
-    page.wait_for_function("path => window.jupyterapp?.shell?.currentWidget?.context?.path "
-                           "=== path", arg=path, timeout=30_000)
-    wait_kernel_idle(page)
-    run_all_cells(page)
-    widget = output_of(page, 1)
-    canvases = wait_for_canvases(widget, 3)
-    panels = kernel_array(page, "v.panels()")
-    wait_for_pixels(canvases, lambda px: np.array_equal(px[:, :128], panels[:, :128]))
-    got = widths(page)
-    (shots.folder / "widths.json").write_text(json.dumps({"notebook 7, 900": got}))
-    shots.take(page, "notebook7-900", show=canvases.first)
-    assert got["view"] <= got["area"], got
-    console_log.assert_clean()
-    shutdown_kernels(notebook_server)
