@@ -34,6 +34,7 @@ __all__ = [
     "blend",
     "side_by_side",
     "encode_png",
+    "encode_indexed_png",
     "fit_display",
 ]
 
@@ -214,6 +215,26 @@ def encode_png(rgba: np.ndarray, compress_level: int = 6) -> bytes:
         raise ValueError(f"encode_png needs (H, W, 4) uint8, got {rgba.dtype} {rgba.shape}")
     buffer = io.BytesIO()
     Image.fromarray(rgba, mode="RGBA").save(buffer, format="PNG", compress_level=compress_level)
+    return buffer.getvalue()
+
+
+def encode_indexed_png(indices: np.ndarray, palette: np.ndarray,
+                       compress_level: int = 6) -> bytes:
+    """Encode (H, W) uint8 colour indices with a (256, 3|4) uint8 palette as a lossless
+    palette PNG (Pillow): decoded, pixel (i, j) is ``palette[indices[i, j]]``. A quarter of
+    the bytes an RGBA PNG compresses, for pictures of at most 256 colours (heatmaps)."""
+    indices = np.asarray(indices)
+    palette = np.asarray(palette, dtype=np.uint8)
+    if indices.dtype != np.uint8 or indices.ndim != 2:
+        raise ValueError(f"encode_indexed_png needs (H, W) uint8, got {indices.dtype} {indices.shape}")
+    if palette.ndim != 2 or palette.shape[0] > 256 or palette.shape[1] not in (3, 4):
+        raise ValueError(f"the palette must be (<= 256, 3 or 4) uint8, got {palette.shape}")
+    image = Image.fromarray(indices, mode="P")
+    image.putpalette(np.ascontiguousarray(palette[:, :3]).tobytes())
+    if palette.shape[1] == 4 and (palette[:, 3] != 255).any():
+        image.info["transparency"] = bytes(palette[:, 3])
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=compress_level)
     return buffer.getvalue()
 
 

@@ -173,3 +173,17 @@ def test_encode_png_is_lossless_at_any_size(shape, level):
     decoded = Image.open(io.BytesIO(render.encode_png(rgba, compress_level=level)))
     assert decoded.format == "PNG" and decoded.mode == "RGBA"
     np.testing.assert_array_equal(np.asarray(decoded), rgba)
+
+
+def test_indexed_png_decodes_to_its_palette_colours():
+    palette = np.zeros((256, 3), np.uint8)
+    palette[:, 0] = np.arange(256)
+    palette[:, 2] = 255 - np.arange(256)
+    indices = np.array([[0, 1, 255], [128, 7, 7]], np.uint8)
+    png = render.encode_indexed_png(indices, palette, compress_level=1)
+    with Image.open(io.BytesIO(png)) as decoded:
+        assert decoded.format == "PNG" and decoded.mode == "P"
+        rgb = np.asarray(decoded.convert("RGB"))
+    np.testing.assert_array_equal(rgb, palette[indices])
+    with pytest.raises(ValueError, match=r"needs \(H, W\) uint8"):
+        render.encode_indexed_png(indices.astype(np.int32), palette)

@@ -215,7 +215,7 @@ def test_coming_back_to_a_cached_setting_calls_nothing(model, images, kernel, wi
     viewer.follow.value = False  # so that the class stays put when the image changes
     first = viewer.settings
     tour = [
-        ("target", "class 3 (3)"),  # the class picker's text: name (index)
+        ("target", "class 3"),  # the class picker's text ("name (index)" when named)
         ("layer", "conv_a"),
         ("method", "saliency"),
         ("guided", True),
@@ -310,7 +310,7 @@ def test_while_computing_a_busy_line_shows_and_opacity_still_repaints(
         return busy, repainted, viewer
 
     busy, repainted, viewer = asyncio.run(scenario())
-    assert busy.startswith("computing gradcam · class class ") and "layer conv_b" in busy
+    assert busy.startswith("computing gradcam · class ") and "layer conv_b" in busy
     assert repainted == 1
     assert not viewer.status.value.startswith("computing") and " ms, " in viewer.status.value
     assert not any("cam-widgets-busy" in box._dom_classes for box in viewer.layout.boxes.values())
@@ -535,6 +535,9 @@ def test_class_names_label_and_a_clickable_top5(model, images, kernel, wire, nam
     assert viewer.settings.target == order[2]
     assert kernel.calls[-1]["target"] == order[2] and kernel.calls[-1]["activations"] is not None
     assert labels[order[2]] in viewer.class_label.value
+    viewer.target = int(order[4])  # the least likely class: it takes the last button
+    assert viewer.top5_buttons[4].description.startswith(labels[order[4]])
+    assert viewer.top5_buttons[4].button_style == "info"
 
 
 def test_a_batch_gets_an_image_slider(model, images, kernel, wire):
@@ -592,7 +595,7 @@ def test_a_view_that_connects_later_is_redrawn_without_new_image_data(
     assert redraw.redraw and redraw.nbytes == 0 and viewer.transport.bytes_sent == sent_bytes
     assert redraw.opacity == 0.7
     for name, png in viewer.transport.shown().items():
-        np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(png))), expected[name])
+        np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(png)).convert("RGBA")), expected[name])
     assert len(kernel.calls) == 1
 
 
@@ -658,7 +661,7 @@ def test_after_a_map_the_next_likely_actions_are_computed_in_the_background(
 def test_every_setting_from_code_equals_the_control_path(model, images, kernel, wire):
     """Setting a trait moves its control and draws what moving the control draws."""
     changes = [("method", "layercam", "layercam"), ("layer", "conv_a", "conv_a"),
-               ("target", 3, "class 3 (3)"), ("guided", True, True),
+               ("target", 3, "class 3"), ("guided", True, True),
                ("opacity", 0.8, 0.8), ("colormap", "viridis", "viridis"),
                ("scale", "shared", "shared"), ("image_index", 2, 2)]
     control_of = {"image_index": "image"}
@@ -745,3 +748,38 @@ def test_registered_methods_reach_the_dropdown_and_draw(model, images, kernel, w
     assert viewer.current_map.shape == (16, 16)
     assert np.isfinite(viewer.current_map).all()
     assert viewer.panels().shape == (16, 48, 4)
+
+
+def test_method_options_come_from_the_methods_declaration(model, images, kernel, wire):
+    viewer = CamViewer(model, prefetch=False)
+    viewer.show(images[0])
+    assert viewer.layout.widget is viewer.widget and not viewer.method_options.controls
+    viewer.method = "smoothgrad"
+    controls = viewer.method_options.controls
+    assert list(controls) == ["n_samples", "noise_level", "seed"]
+    assert (controls["n_samples"].value, controls["n_samples"].min) == (25, 1)
+    assert "noise std" in controls["noise_level"].tooltip
+    controls["n_samples"].value = 3  # the control sets the trait, and the kernel gets it
+    assert viewer.options == {"n_samples": 3} and kernel.calls[-1]["n_samples"] == 3
+    viewer.options = {"n_samples": 3, "seed": 7}  # and code moves the control
+    assert controls["seed"].value == 7 and kernel.calls[-1]["seed"] == 7
+    expected = _REAL_KERNEL().explain(model, images[:1], method="smoothgrad", n_samples=3,
+                                      seed=7).maps[0]
+    np.testing.assert_allclose(viewer.current_map, expected, atol=1e-5)
+    with pytest.raises(ValueError, match="has no option 'n_sample'. Did you mean 'n_samples'"):
+        viewer.options = {"n_sample": 3}
+    viewer.method = "gradcam"  # another method: its own (no) options
+    assert viewer.options == {} and viewer.method_options.box.children == ()
+    assert viewer.settings.options == ()
+    np.testing.assert_allclose(viewer.current_map, expected_map(model, images[0]), atol=1e-5)
+
+
+def test_the_transport_forwards_mouse_events_on_the_image(model, images, kernel, wire):
+    viewer = CamViewer(model)
+    seen = []
+    viewer.transport.on_mouse("down", lambda x, y: seen.append((x, y)))
+    with pytest.raises(ValueError, match="event must be one of"):
+        viewer.transport.on_mouse("click", print)
+    viewer.transport.mouse("down", 3.0, 4.5)
+    viewer.transport.mouse("up", 1.0, 1.0)  # nobody listens: nothing happens
+    assert seen == [(3.0, 4.5)]

@@ -31,6 +31,8 @@ __all__ = [
     "colour_scale",
     "colourmap_name",
     "heatmap",
+    "heat_indices",
+    "palette",
     "colour_bar",
     "figure",
     "format_value",
@@ -97,15 +99,22 @@ def _table(colormap: str) -> np.ndarray:
     return render.colorize(((np.arange(256, dtype=np.float32) + 0.5) / 256)[None], colormap)[0]
 
 
-def heatmap(values: np.ndarray, colours: ColourScale) -> np.ndarray:
-    """(H, W) values -> opaque RGBA uint8 through the scale's colormap.
+def palette(colormap: str) -> np.ndarray:
+    """The colormap's 256 colours, (256, 4) RGBA uint8."""
+    return _table(colormap)
 
-    Looked up in the colormap's 256-colour table, as matplotlib does for its listed
-    colormaps (position x takes colour floor(256 x)), without the per-pixel float
-    interpolation: a 224x224 map in about a millisecond less."""
+
+def heat_indices(values: np.ndarray, colours: ColourScale) -> np.ndarray:
+    """(H, W) values -> uint8 positions in the colormap's 256-colour table, as matplotlib
+    picks them for its listed colormaps (position x takes colour floor(256 x))."""
     unit = colours.unit(np.asarray(values, dtype=np.float32))
-    index = np.minimum((unit * 256).astype(np.intp), 255)
-    return _table(colours.colormap)[index]
+    return np.minimum(unit * 256, 255).astype(np.uint8)
+
+
+def heatmap(values: np.ndarray, colours: ColourScale) -> np.ndarray:
+    """(H, W) values -> opaque RGBA uint8 through the scale's colormap (a table lookup:
+    equal to matplotlib's colours, without its per-pixel float interpolation)."""
+    return _table(colours.colormap)[heat_indices(values, colours)]
 
 
 def format_value(value: float) -> str:
@@ -137,7 +146,7 @@ def colour_bar(colours: ColourScale, width: int, font_size: int = 11) -> np.ndar
               (format_value(colours.high), 1.0)]
     for text, where in labels:
         text_width = draw.textbbox((0, 0), text, font=font)[2] + 1
-        x = min(max(where * width - text_width / 2, 0), width - text_width)
+        x = min(max(where * width - text_width / 2, 1), width - text_width - 3)
         draw.text((x, BAR_HEIGHT + 1), text, fill=_TEXT, font=font)
     return np.asarray(canvas)
 
@@ -153,6 +162,7 @@ def _write(lines: list[str], width: int, font_size: int) -> np.ndarray:
     block = Image.new("RGBA", (width, step * len(lines) + 4), _PAPER)
     draw = ImageDraw.Draw(block)
     for row, line in enumerate(lines):
+        line = line.replace("×", "x")  # Pillow's built-in font has no multiplication sign
         while line and draw.textlength(line, font=font) > width - 8:
             line = line[:-2] + "…"
         draw.text((4, 2 + row * step), line, fill=_TEXT, font=font)

@@ -108,7 +108,7 @@ class Explainer:
         from_activations = uses_layer and s.layer is not None and (
             (s.image_index, s.input_index, s.layer) in self.activations)
         return (s.input_index, s.layer if uses_layer else None, s.method, bool(s.guided),
-                bool(from_activations), callable(s.target))
+                bool(from_activations), callable(s.target), s.options)
 
     def job(self, s: Settings) -> Callable[[], tuple[Explanation, np.ndarray | None]]:
         """A kernel call for these settings, to run on any thread; `store` its result."""
@@ -124,7 +124,8 @@ class Explainer:
         def run() -> tuple[Explanation, np.ndarray | None]:
             start = time.perf_counter()
             kwargs: dict[str, Any] = dict(
-                method=s.method, target=s.target, input_index=s.input_index, guided=s.guided
+                method=s.method, target=s.target, input_index=s.input_index, guided=s.guided,
+                **dict(s.options),
             )
             if uses_layer:
                 kwargs["layer"] = s.layer

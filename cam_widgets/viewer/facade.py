@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 from traitlets import Any as AnyTrait
-from traitlets import Bool, Float, HasTraits, Int, TraitError, Unicode, validate
+from traitlets import Bool, Dict, Float, HasTraits, Int, TraitError, Unicode, validate
 
 from cam_widgets import render
 from cam_widgets.viewer import compose
@@ -68,6 +68,7 @@ class CamViewer(HasTraits):
     scale = Unicode("map")
     image_index = Int(0)
     input_index = Int(0)
+    options = Dict()  # the method's declared options (`cam_widgets.methods()`), not defaults
 
     def __init__(
         self,
@@ -115,6 +116,14 @@ class CamViewer(HasTraits):
                 f"colormap must be 'auto' or one of {list(render.COLORMAPS)}, got {value!r}")
         return value
 
+    @validate("options")
+    def _check_options(self, proposal: dict[str, Any]) -> dict[str, Any]:
+        try:
+            self._kernel.get_method(self.method).check_options(proposal["value"])
+        except (TypeError, ValueError) as e:
+            raise SettingError(str(e)) from None
+        return dict(proposal["value"])
+
     @validate("scale")
     def _check_scale(self, proposal: dict[str, Any]) -> str:
         if proposal["value"] not in ("map", "shared"):
@@ -146,7 +155,7 @@ class CamViewer(HasTraits):
         return Settings(image_index=self.image_index, input_index=self.input_index,
                         layer=self.layer, target=self.target, method=self.method,
                         guided=self.guided, opacity=self.opacity, colormap=self.colormap,
-                        scale=self.scale)
+                        scale=self.scale, options=tuple(sorted(self.options.items())))
 
     def show(self, images: Any) -> Any:
         """Explain one image, a batch (B, H, W, C) or a list of images; returns the widget.
@@ -216,7 +225,7 @@ class CamViewer(HasTraits):
     def __getattr__(self, name: str) -> Any:
         # the page's parts, for notebooks and tests: controls, canvases, status, ...
         if name in ("controls", "canvases", "status", "class_label", "caption", "top5_buttons",
-                    "error_box", "transport", "download", "follow", "layout", "prefetcher", "session"):
+                    "error_box", "transport", "download", "follow", "layout", "prefetcher", "session", "method_options"):
             wiring = self.__dict__.get("_wiring")
             if wiring is not None:
                 return getattr(wiring, name)

@@ -4,8 +4,6 @@ number. The Python side keeps the same arrays (what `snapshot()` and tests read)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from cam_widgets import render
@@ -16,14 +14,25 @@ _BLANK_GREY = 238  # the image panel while there is no image
 _NO_MAP_GREY = 128  # the heatmap panel while there is no map
 
 
-@dataclass(frozen=True)
 class Frame:
-    """What the canvases show: the two panels sent as PNG, and the overlay's opacity."""
+    """What the canvases show: the image, the heatmap (as colour indices and a colormap,
+    turned into RGBA only when asked), and the overlay's opacity."""
 
-    image: np.ndarray  # (h, w, 4) uint8
-    heat: np.ndarray  # (h, w, 4) uint8
-    opacity: float
-    colours: compose.ColourScale | None  # None when no map is shown
+    def __init__(self, image: np.ndarray, heat: np.ndarray | tuple[np.ndarray, str],
+                 opacity: float, colours: compose.ColourScale | None) -> None:
+        self.image, self.opacity, self.colours = image, float(opacity), colours
+        self._heat = heat  # (h, w, 4) RGBA, or (indices, colormap)
+
+    def with_opacity(self, opacity: float) -> Frame:
+        return Frame(self.image, self._heat, opacity, self.colours)
+
+    @property
+    def heat(self) -> np.ndarray:
+        """The heatmap panel, (h, w, 4) uint8."""
+        if isinstance(self._heat, tuple):
+            indices, colormap = self._heat
+            self._heat = compose.palette(colormap)[indices]
+        return self._heat
 
     @property
     def overlay(self) -> np.ndarray:
@@ -67,28 +76,29 @@ class Painter:
         if resized:
             self.transport.resize(height, width)
         key = None if values is None else (heat_key, colours)
-        if values is None or colours is None:
-            heat = blank(height, width, _NO_MAP_GREY)
-        elif previous is not None and key == self._heat_key and not resized:
-            heat = previous.heat
-        else:
-            heat = compose.heatmap(values, colours)
+        new_image = resized or previous is None or previous.image is not image
+        heat_png = None
         if values is None or colours is None:
             opacity = 0.0  # no map: the overlay shows the image alone
-        new_image = resized or previous is None or previous.image is not image
-        new_heat = resized or previous is None or previous.heat is not heat
-        self.frame = Frame(image, heat, float(opacity), colours)
+            heat = blank(height, width, _NO_MAP_GREY)
+            heat_png = render.encode_png(heat, render.FAST_PNG_LEVEL)
+        elif previous is not None and key == self._heat_key and not resized:
+            heat = previous._heat
+        else:
+            indices = compose.heat_indices(values, colours)
+            heat = (indices, colours.colormap)
+            heat_png = render.encode_indexed_png(indices, compose.palette(colours.colormap),
+                                                 render.FAST_PNG_LEVEL)
+        self.frame = Frame(image, heat, opacity, colours)
         self._heat_key = key
         self.transport.send(
             render.encode_png(image, render.FAST_PNG_LEVEL) if new_image else None,
-            render.encode_png(heat, render.FAST_PNG_LEVEL) if new_heat else None,
-            opacity,
-        )
+            heat_png, opacity)
         return self.frame
 
     def set_opacity(self, opacity: float) -> None:
         """Redraw the overlay at another opacity (no image data)."""
         if self.frame is None or self.frame.colours is None:
             return
-        self.frame = Frame(self.frame.image, self.frame.heat, float(opacity), self.frame.colours)
+        self.frame = self.frame.with_opacity(opacity)
         self.transport.send(None, None, opacity)

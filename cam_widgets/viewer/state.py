@@ -21,6 +21,7 @@ EFFECTS: dict[str, str] = {
     "target": RECOMPUTE,
     "method": RECOMPUTE,
     "guided": RECOMPUTE,
+    "options": RECOMPUTE,
     "opacity": REPAINT,
     "colormap": REPAINT,
     "scale": REPAINT,
@@ -40,11 +41,13 @@ class Settings:
     opacity: float = 0.5
     colormap: str = "auto"  # "auto": jet for maps >= 0, a diverging map for signed ones
     scale: str = "map"  # "map": each map to its own peak; "shared": one scale per image/layer
+    options: tuple[tuple[str, Any], ...] = ()  # the method's declared options given, sorted
 
     def key(self, uses_layer: bool) -> tuple[Hashable, ...]:
         """The cache key of the map these settings produce."""
         layer = self.layer if uses_layer else None
-        return (self.image_index, self.input_index, layer, self.target, self.method, bool(self.guided))
+        return (self.image_index, self.input_index, layer, self.target, self.method,
+                bool(self.guided), self.options)
 
 
 class LRU:

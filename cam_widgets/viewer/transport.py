@@ -55,6 +55,8 @@ class CanvasTransport:
         self._opacity = 0.5
         self.bytes_sent = 0
         self._client_ready: list[Callable[[], None]] = []
+        self._mouse: dict[str, list[Callable[[float, float], None]]] = {
+            event: [] for event in MOUSE_EVENTS}
         for canvas in self.canvases.values():
             canvas.on_client_ready(self._on_client_ready)
 
@@ -64,7 +66,8 @@ class CanvasTransport:
         return first.height, first.width
 
     def shown(self) -> dict[str, bytes]:
-        """The PNG each of the image and heatmap canvases was last sent (what a redraw uses)."""
+        """The PNG each of the image and heatmap canvases was last sent (what a redraw uses):
+        RGBA, or for a heatmap a palette PNG of its colormap's 256 colours (lossless too)."""
         return {name: bytes(src.value) for name, src in self._sources.items() if src is not None}
 
     def resize(self, height: int, width: int) -> None:
@@ -99,7 +102,16 @@ class CanvasTransport:
         ``callback(x, y)`` in image pixels (for drawing regions on the image)."""
         if event not in MOUSE_EVENTS:
             raise ValueError(f"event must be one of {MOUSE_EVENTS}, got {event!r}")
-        getattr(self.canvases["image"], f"on_mouse_{event}")(callback)
+        if not self._mouse[event]:
+            getattr(self.canvases["image"], f"on_mouse_{event}")(
+                lambda x, y, event=event: self.mouse(event, x, y))
+        self._mouse[event].append(callback)
+
+    def mouse(self, event: str, x: float, y: float) -> None:
+        """Deliver a mouse `event` at image pixel (x, y) to its callbacks (what the canvas
+        does when the browser reports one)."""
+        for callback in self._mouse.get(event, []):
+            callback(x, y)
 
     # ------------------------------------------------------------------ internals
     def _draw_source(self, name: str, png: bytes) -> None:
@@ -146,9 +158,9 @@ class Sent:
             raise KeyError(f"this message carried no {name}")
         if name not in self.pixels:
             with Image.open(io.BytesIO(png)) as decoded:
-                if decoded.format != "PNG" or decoded.mode != "RGBA":
+                if decoded.format != "PNG" or decoded.mode not in ("RGBA", "P"):
                     raise AssertionError(f"{name} sent as {decoded.format} {decoded.mode}")
-                self.pixels[name] = np.asarray(decoded)
+                self.pixels[name] = np.asarray(decoded.convert("RGBA"))
         return self.pixels[name]
 
 

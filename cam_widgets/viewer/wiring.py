@@ -12,6 +12,7 @@ from cam_widgets.viewer import controls
 from cam_widgets.viewer.controls import Binding, ignore, same
 from cam_widgets.viewer.explainer import Explanation
 from cam_widgets.viewer.layout import Layout
+from cam_widgets.viewer.method_options import MethodOptions
 from cam_widgets.viewer.painter import Painter
 from cam_widgets.viewer.pictures import Pictures
 from cam_widgets.viewer.prefetch import Prefetcher, likely_next
@@ -41,6 +42,7 @@ class Wiring:
         self.words = Words(self)
         self.follow = widgets.Checkbox(viewer.target is None, indent=False,
                                        description="new image: explain its top class")
+        self.method_options = MethodOptions(viewer, kernel)
         self.depth_label = widgets.HTML()
         self.all_layers_box = widgets.Checkbox(
             False, indent=False, description="show all layers",
@@ -48,6 +50,7 @@ class Wiring:
                                   else "none"))
         self.all_layers_box.observe(self._layer_menu, names="value")
         self.layout = Layout(transport, controls.groups(self.controls, {
+            "guided": [self.method_options.box],
             "depth": [self.depth_label, self.all_layers_box],
             "target": [self.words.top5, self.follow]}), lambda: self.pictures.png())
         self.class_label, self.caption = self.layout.class_label, self.layout.caption
@@ -126,6 +129,7 @@ class Wiring:
         self.follow.disabled = callable(v.target)
         for binding in self.bindings:
             binding.show(getattr(v, binding.setting))
+        self.method_options.show()
         paths = self.paths()
         if v.layer in paths:
             at = paths.index(v.layer)
@@ -140,6 +144,8 @@ class Wiring:
         v = self.viewer
         if name == "image_index" and not callable(v.target) and self.follow.value:
             self._adjust(target=None)
+        if name == "method" and v.options:
+            self._adjust(options={})  # options belong to the method they were given for
         self.refresh_controls()
         if self.session.images is None:
             return

@@ -35,10 +35,16 @@ class Words:
     def name(self, index: int) -> str:
         return self.wiring.viewer.class_names(int(index), self.wiring.n_classes)
 
+    def named(self, index: int) -> str:
+        """"tabby (281)" or, without a name, "class 281"."""
+        name = self.name(index)
+        return name if name == f"class {int(index)}" else f"{name} (class {int(index)})"
+
     def class_text(self, target: Any) -> Any:
         if target is None or callable(target):
             return ""
-        return f"{self.name(target)} ({int(target)})"
+        name = self.name(target)
+        return name if name == f"class {int(target)}" else f"{name} ({int(target)})"
 
     def parse_class(self, text: str) -> Any:
         """"name (3)", "3" or an exact name -> 3; anything else leaves the class alone."""
@@ -68,7 +74,7 @@ class Words:
         if callable(s.target):
             parts.append(f"target {getattr(s.target, '__name__', 'callable')}")
         elif s.target is not None:
-            parts.append(f"class {self.name(s.target)}")
+            parts.append(self.named(s.target))
         if method.uses_layer and s.layer is not None:
             sizes = {i.path: i.output_shape[1:3] for i in self.wiring.all_layers}
             size = "×".join(map(str, sizes.get(s.layer, ())))
@@ -87,8 +93,10 @@ class Words:
             name = getattr(s.target, "__name__", "callable target")
             w.class_label.value = f"target <b>{html.escape(name)}</b> · score {e.score:.4g}"
         else:
-            w.class_label.value = f"explaining <b>{html.escape(self.name(e.target))}</b> " \
-                f"(class {e.target}) · {html.escape(self._score_text(e))}"
+            name = self.name(e.target)
+            index = "" if name == f"class {e.target}" else f" (class {e.target})"
+            w.class_label.value = f"explaining <b>{html.escape(name)}</b>{index} · " \
+                f"{html.escape(self._score_text(e))}"
         signed = e.signed
         w.caption.value = f"<small>{html.escape(method_caption(w.kernel.get_method(s.method), signed))}</small>"
         self._top5(e)
@@ -110,7 +118,9 @@ class Words:
         self.top5.layout.display = None if show else "none"
         if not show:
             return
-        order = [int(i) for i in np.argsort(-e.predictions)[: len(self.buttons)]]
+        order = [int(i) for i in np.argsort(-e.predictions, kind="stable")[: len(self.buttons)]]
+        if 0 <= e.target < e.predictions.size and e.target not in order:
+            order[-1] = e.target  # the explained class keeps a button, in the top 5 or not
         self._top = order
         for button, index in zip(self.buttons, order):
             button.description = f"{self.name(index)} {format_value(float(e.predictions[index]))}"
@@ -128,6 +138,6 @@ class Words:
         if callable(s.target):
             first = f"target {getattr(s.target, '__name__', 'callable')} · score {e.score:.4g}"
         else:
-            first = f"{self.name(e.target)} (class {e.target}) · {self._score_text(e)}"
+            first = f"{self.named(e.target)} · {self._score_text(e)}"
         method = self.wiring.kernel.get_method(s.method)
         return [first, self.describe(e), method_caption(method, e.signed)]

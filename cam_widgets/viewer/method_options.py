@@ -1,0 +1,68 @@
+"""Controls for the chosen method's declared options (`Method.options`), built from the
+declaration: a number box bounded by the option's limits, a menu for choices, a checkbox
+for a flag. They set the viewer's `options` trait (only values that differ from the
+default), so code and controls take the same path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as widgets
+
+_STYLE = {"description_width": "92px"}
+
+
+def _control(option: Any) -> widgets.ValueWidget:
+    kinds = option.kind if isinstance(option.kind, tuple) else (option.kind,)
+    common = dict(description=option.name, tooltip=option.doc, style=_STYLE,
+                  layout=widgets.Layout(width="100%", min_width="0"))
+    if option.choices is not None:
+        return widgets.Dropdown(options=list(option.choices), value=option.default, **common)
+    if bool in kinds:
+        return widgets.Checkbox(bool(option.default), indent=False, description=option.name,
+                                tooltip=option.doc)
+    limits = {"min": option.low if option.low is not None else -1e12,
+              "max": option.high if option.high is not None else 1e12}
+    if int in kinds and float not in kinds:
+        return widgets.BoundedIntText(value=option.default, **limits, **common)
+    return widgets.BoundedFloatText(value=option.default, step=0.05, **limits, **common)
+
+
+class MethodOptions:
+    """A box of option controls for the viewer's current method."""
+
+    def __init__(self, viewer: Any, kernel: Any) -> None:
+        self.viewer, self.kernel = viewer, kernel
+        self.box = widgets.VBox(layout=widgets.Layout(width="100%"))
+        self.controls: dict[str, widgets.ValueWidget] = {}
+        self._method: str | None = None
+        self._quiet = False
+
+    def show(self) -> None:
+        """Rebuild for a new method; otherwise make the controls show `viewer.options`."""
+        method = self.kernel.get_method(self.viewer.method)
+        if method.name != self._method:
+            self._method = method.name
+            self.controls = {option.name: _control(option) for option in method.options}
+            for name, control in self.controls.items():
+                control.observe(lambda change, name=name: self._changed(name, change["new"]),
+                                names="value")
+            self.box.children = list(self.controls.values())
+        self._quiet = True
+        try:
+            for option in method.options:
+                self.controls[option.name].value = self.viewer.options.get(
+                    option.name, option.default)
+        finally:
+            self._quiet = False
+
+    def _changed(self, name: str, value: Any) -> None:
+        if self._quiet:
+            return
+        method = self.kernel.get_method(self.viewer.method)
+        options = dict(self.viewer.options)
+        if value == method.option(name).default:
+            options.pop(name, None)
+        else:
+            options[name] = value
+        self.viewer.options = options
