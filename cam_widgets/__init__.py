@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from cam_widgets.kernel import ExplainResult, LayerInfo, explain, explain_dataset, list_layers
+    from cam_widgets.kernel.methods import methods
     from cam_widgets.viewer import CamViewer
 
 _HOMES = {
@@ -19,6 +20,7 @@ _HOMES = {
     "explain": "cam_widgets.kernel",
     "explain_dataset": "cam_widgets.kernel",
     "list_layers": "cam_widgets.kernel",
+    "methods": "cam_widgets.kernel.methods",
 }
 __all__ = list(_HOMES)
 

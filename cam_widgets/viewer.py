@@ -455,7 +455,7 @@ class CamViewer:
             c["input"].layout.display = None if len(self._inputs) > 1 else "none"
             c["method"].value = s.method
             method = self._kernel.get_method(s.method)
-            forced = bool(getattr(method, "forces_guided", False))
+            forced = method.forces_guided
             c["guided"].value = bool(s.guided or forced)
             c["guided"].disabled = forced
             paths = [info.path for info in self.layers]

@@ -51,6 +51,8 @@ class ExplainResult:
         with `:n` when that layer is called several times on the explained branch, so
         `explain(..., layer=res.layer)` explains the same call.
     method : the method's registry name.
+    signed : True when the map keeps a meaningful sign (guided gradients, signed
+        methods): zero is then mid-scale in `maps`, and a diverging colormap fits.
     predictions : float32 (B, K) the model's own output, for single-output models.
     activations : the read layer's output (a list for several), CAM methods only.
     guided_coverage : which ReLUs were guided, when gradients were guided.
@@ -62,6 +64,7 @@ class ExplainResult:
     scores: np.ndarray
     layer: str | list[str] | None
     method: str
+    signed: bool = False
     predictions: np.ndarray | None = None
     activations: np.ndarray | list[np.ndarray] | None = None
     guided_coverage: GuidedCoverage | None = None
@@ -125,6 +128,12 @@ def _warn_if_probabilities(model: keras.Model, predictions: np.ndarray) -> None:
 def _resolve_layers(model, method, layer, input_index) -> tuple:
     """(layer calls, whether the caller asked for several) for a CAM method."""
     if not method.uses_layer:
+        if layer is not None:
+            raise ValueError(
+                f"Method {method.name!r} reads no layer (it attributes the input pixels), "
+                f"so `layer={layer!r}` would be ignored. Drop `layer`, or pick a CAM "
+                "method such as 'gradcam'."
+            )
         return (), False
     several = isinstance(layer, (list, tuple)) or layer == "all"
     calls = (resolve_layers(model, layer, input_index) if several
@@ -184,6 +193,7 @@ def explain(
     check_model(model, np.shape(images)[-3:] if hasattr(images, "shape") else None)
     _check_channels_last(model)
     chosen_method = get_method(method)
+    options = chosen_method.check_options(options)
     batches = as_input_batches(model, images)
     if not 0 <= input_index < len(batches):
         raise ValueError(
@@ -270,6 +280,7 @@ def _result(merged, model, method, calls, several, guided, input_index) -> Expla
         scores=merged["scores"].astype(np.float32),
         layer=(paths if several else paths[0]) if paths else None,
         method=method.name,
+        signed=method.signed_map(guided),
         predictions=(merged["predictions"].astype(np.float32)
                      if len(model.outputs) == 1 else None),
         activations=found,

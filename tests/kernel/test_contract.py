@@ -76,9 +76,9 @@ def test_zoo_contract(zoo, method):
 def test_every_application_family(name, method):
     model = zoo_model(name)
     size = model.inputs[0].shape[1]
-    images = np.random.default_rng(0).random((2, size, size, 3), np.float32)
-    res = check_contract(model, images, method, target=[3, 7])
-    assert res.targets.tolist() == [3, 7]
+    images = np.random.default_rng(0).random((1, size, size, 3), np.float32)
+    res = check_contract(model, images, method, target=[7])
+    assert res.targets.tolist() == [7]
     if method == "gradcam":
         check_default_layer_before_collapse(model, res)
 

@@ -42,7 +42,13 @@ CASES = [
     ("activations for saliency", dict(method="saliency", activations=np.zeros((2, 11, 11, 16))), ValueError, r"only applies to CAM"),
     ("activations shape", dict(layer="conv2", activations=np.zeros((2, 5, 5, 16))), ValueError, r"shape \(2, 11, 11, 16\); got \(2, 5, 5, 16\)"),
     ("input index", dict(input_index=1), ValueError, r"input_index 1 is out of range.*1 input"),
-    ("smoothgrad samples", dict(method="smoothgrad", n_samples=0), ValueError, r"n_samples >= 1"),
+    ("smoothgrad samples", dict(method="smoothgrad", n_samples=0), ValueError, r"Option 'n_samples' of 'smoothgrad' must be int in \[1, 10000\]; got 0"),
+    ("misspelt option", dict(method="smoothgrad", noise_levle=0.3), TypeError, r"no option 'noise_levle'\. Did you mean 'noise_level'\?.*Its options: n_samples, noise_level, seed"),
+    ("option type", dict(method="smoothgrad", n_samples=2.5), TypeError, r"'n_samples' of 'smoothgrad' must be int in \[1, 10000\]; got 2\.5 \(float\)"),
+    ("bool option", dict(method="smoothgrad", seed=True), TypeError, r"'seed' of 'smoothgrad' must be int; got True \(bool\)"),
+    ("option range", dict(method="smoothgrad", noise_level=-0.1), ValueError, r"'noise_level' of 'smoothgrad' must be float in \[0\.0, 10\.0\]; got -0\.1"),
+    ("option of a method with none", dict(method="gradcam", n_samples=3), TypeError, r"'gradcam' takes no options; got 'n_samples'"),
+    ("layer for a pixel method", dict(method="saliency", layer="conv2"), ValueError, r"'saliency' reads no layer.*`layer='conv2'` would be ignored"),
     ("batch size", dict(batch_size=0), ValueError, r"batch_size must be >= 1"),
 ]
 

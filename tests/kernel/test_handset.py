@@ -75,7 +75,7 @@ def test_guided_gradient_by_hand_differs_from_vanilla():
     guided = explain(model, IMAGE, method="guided_backprop", target=0)
     np.testing.assert_allclose(vanilla.raw[0, ..., 0], [[0.25, 0.25], [0.25, 0.25]])
     np.testing.assert_allclose(guided.raw[0, ..., 0], [[0.25, 0.0], [0.25, 0.0]])
-    np.testing.assert_allclose(guided.maps[0], [[1.0, 0.0], [1.0, 0.0]])
+    np.testing.assert_allclose(guided.maps[0], [[1.0, 0.5], [1.0, 0.5]])  # zero is mid-scale
     assert guided.guided_coverage.guided == ("split",)
 
 

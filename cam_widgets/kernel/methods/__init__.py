@@ -3,14 +3,34 @@ from __future__ import annotations
 
 import difflib
 
+from cam_widgets.kernel.methods.base import Method, Option
 from cam_widgets.kernel.methods.cam import GradCAM, GradCAMPlusPlus, GuidedGradCAM, LayerCAM
 from cam_widgets.kernel.methods.gradient import GuidedBackprop, Saliency, SmoothGrad
 
-REGISTRY = {
-    method.name: method()
-    for method in (GradCAM, GradCAMPlusPlus, LayerCAM, Saliency, SmoothGrad,
-                   GuidedBackprop, GuidedGradCAM)
-}
+REGISTRY: dict[str, Method] = {}
+
+
+def register(method: type[Method]) -> type[Method]:
+    """Add a Method subclass to the registry under its `name` (usable as a decorator).
+
+    Its declaration is checked here, so a method that misses part of the contract fails
+    when it is registered, not when a user first picks it.
+    """
+    missing = [attribute for attribute in ("name", "paper", "caption", "uses_layer")
+               if not hasattr(method, attribute)]
+    if missing:
+        raise TypeError(f"{method.__name__} does not declare {', '.join(missing)}.")
+    if method.name in REGISTRY:
+        raise ValueError(f"A method named {method.name!r} is registered already.")
+    for option in method.options:
+        option.check(option.default, method.name)  # defaults obey their own limits
+    REGISTRY[method.name] = method()
+    return method
+
+
+for _method in (GradCAM, GradCAMPlusPlus, LayerCAM, Saliency, SmoothGrad, GuidedBackprop,
+                GuidedGradCAM):
+    register(_method)
 
 
 def method_names() -> list[str]:
@@ -18,7 +38,12 @@ def method_names() -> list[str]:
     return list(REGISTRY)
 
 
-def get_method(name: str):
+def methods() -> list[Method]:
+    """The registered methods, each with its `name`, `paper`, `caption` and `options`."""
+    return list(REGISTRY.values())
+
+
+def get_method(name: str) -> Method:
     """The registered method called `name`; a ValueError naming close matches if none."""
     if name in REGISTRY:
         return REGISTRY[name]
@@ -27,3 +52,6 @@ def get_method(name: str):
     raise ValueError(
         f"Unknown method {name!r}.{hint} Available: {', '.join(REGISTRY)}."
     )
+
+
+__all__ = ["Method", "Option", "REGISTRY", "get_method", "method_names", "methods", "register"]

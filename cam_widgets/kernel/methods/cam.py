@@ -2,23 +2,25 @@
 from it only in how the weights are formed."""
 from __future__ import annotations
 
+import abc
+
 import tensorflow as tf
 
 from cam_widgets.kernel.methods.base import (
-    Attribution, Run, gradient_display, scale_min_max, upsample)
+    Attribution, Method, Run, gradient_display, scale_min_max, upsample)
 
 
-class CamMethod:
+class CamMethod(Method):
     """Template: weights(activations, gradients) -> sum over channels -> ReLU -> map.
 
     Subclasses override only `weights`. With guided gradients the CAM multiplies guided
     backprop at the input (Guided Grad-CAM, Selvaraju et al. 2017).
     """
 
-    name = "cam"
     uses_layer = True
-    forces_guided = False
+    caption = "bright: layer features that raise the class score (ReLU of the weighted sum)"
 
+    @abc.abstractmethod
     def weights(self, activations: tf.Tensor, grads: tf.Tensor) -> tf.Tensor:
         raise NotImplementedError
 
@@ -71,6 +73,7 @@ class GradCAM(CamMethod):
     """
 
     name = "gradcam"
+    paper = "Selvaraju et al. 2017"
 
     def weights(self, activations, grads):
         return tf.reduce_mean(grads, axis=[1, 2], keepdims=True)
@@ -85,6 +88,7 @@ class GradCAMPlusPlus(CamMethod):
     """
 
     name = "gradcam++"
+    paper = "Chattopadhyay et al. 2018"
 
     def weights(self, activations, grads):
         squared = tf.square(grads)
@@ -102,6 +106,8 @@ class LayerCAM(CamMethod):
     """
 
     name = "layercam"
+    paper = "Jiang et al. 2021"
+    caption = "bright: locations whose features raise the class score (positive gradients)"
 
     def weights(self, activations, grads):
         return tf.nn.relu(grads)
@@ -112,4 +118,6 @@ class GuidedGradCAM(GradCAM):
     2017), with guided ReLUs after Springenberg et al. 2015."""
 
     name = "guided_gradcam"
+    paper = "Selvaraju et al. 2017; Springenberg et al. 2015"
+    caption = "signed: pixel gradients through guided ReLUs, masked by Grad-CAM"
     forces_guided = True

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from cam_widgets.kernel.methods.base import Attribution, Run, gradient_display
+from cam_widgets.kernel.methods.base import Attribution, Method, Option, Run, gradient_display
 
 
-class Saliency:
+class Saliency(Method):
     """Vanilla gradient saliency: max |d score / d pixel| over channels.
 
     Simonyan et al. 2014, "Deep Inside Convolutional Networks: Visualising Image
@@ -14,8 +14,9 @@ class Saliency:
     """
 
     name = "saliency"
+    paper = "Simonyan et al. 2014"
+    caption = "bright: pixels whose change moves the class score most (|gradient|)"
     uses_layer = False
-    forces_guided = False
 
     def compute(self, run: Run) -> Attribution:
         probe = run.guided_probe or run.probe
@@ -31,6 +32,8 @@ class GuidedBackprop(Saliency):
     """
 
     name = "guided_backprop"
+    paper = "Springenberg et al. 2015"
+    caption = "signed: pixel gradients through guided ReLUs (red raises the score)"
     forces_guided = True
 
 
@@ -43,13 +46,18 @@ class SmoothGrad(Saliency):
     """
 
     name = "smoothgrad"
-    defaults = {"n_samples": 25, "noise_level": 0.15, "seed": 0}
+    paper = "Smilkov et al. 2017"
+    caption = "bright: pixels whose change moves the class score most, averaged over noise"
+    options = (
+        Option("n_samples", 25, int, "noisy copies averaged", low=1, high=10_000),
+        Option("noise_level", 0.15, float, "noise std as a fraction of the image's value range",
+               low=0.0, high=10.0),
+        Option("seed", 0, int, "seed of the noise (the same seed gives the same map)"),
+    )
 
     def compute(self, run: Run) -> Attribution:
-        options = {**self.defaults, **run.options}
+        options = run.options
         n_samples = int(options["n_samples"])
-        if n_samples < 1:
-            raise ValueError(f"SmoothGrad needs n_samples >= 1; got {n_samples}.")
         probe = run.guided_probe or run.probe
         clean = run.probe(run.inputs)
         scores, chosen = run.score(clean)
