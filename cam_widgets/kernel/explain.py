@@ -363,6 +363,7 @@ def explain_dataset(
     image's label. For a multi-input model, images are a tuple with one batch per input.
     One compiled function serves every batch (no retracing).
     """
+    check_model(model)
     n_inputs = len(model.inputs)
     for element in dataset:
         labels = None
