@@ -193,9 +193,12 @@ def explain(
 ) -> ExplainResult:
     """Attribute the model's score for `images` with `method`.
 
-    `target`: None (predicted class), an int, one int per image, or a callable
-    `f(outputs) -> (B,)`. `logits=True` explains the value before a final
-    softmax/sigmoid. `guided=True` sends gradients through guided ReLUs. `options` go to
+    `images`: see `inputs.split_images` for what is one image and what a batch.
+    `layer`: None (the last layer before space collapses), a path (`path:n` for the
+    n-th call of a layer called several times), an index or a Layer.
+    `target`: None (predicted class), an int, one int per image (a binary sigmoid head
+    has classes 0 and 1), or a callable `f(outputs) -> (B,)` giving one scalar per
+    image. `logits=True` explains the value before a final softmax/sigmoid. `guided=True` sends gradients through guided ReLUs. `options` go to
     the method (SmoothGrad: n_samples, noise_level, seed). Large inputs run
     `batch_size` images at a time; `jit_compile=True` compiles with XLA.
 
@@ -451,6 +454,7 @@ def explain_dataset(
     One compiled function serves every batch (no retracing). `progress=True` shows a
     tqdm bar counting images (images/s); None (the default) shows it in notebooks only.
     """
+    check_model(model)
     show = progress_wanted(progress)
     bar = image_bar(show, _image_count(dataset) if show else None, method)
     try:

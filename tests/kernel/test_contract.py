@@ -94,16 +94,21 @@ def check_zoo_contract(model, method):
 
 # The other keras.applications families and keras-hub models run the two paths every
 # method builds on (a CAM at the default layer, the input gradient), not all seven
-# methods: seven traces of NASNet or InceptionResNetV2 would cost minutes.
+# methods: seven traces of NASNet or InceptionResNetV2 would cost minutes. The three
+# heaviest (20-40 s each on 2 busy cores) run the CAM path only.
+_HEAVY = ("convnexttiny", "nasnetmobile", "inceptionresnetv2")
+
+
 @pytest.mark.zoo
-@pytest.mark.parametrize("method", ["gradcam", "saliency"])
-@pytest.mark.parametrize("name", list(MORE_ZOO))
+@pytest.mark.parametrize("name, method", [
+    (name, method) for name in MORE_ZOO for method in ("gradcam", "saliency")
+    if not (name in _HEAVY and method == "saliency")])
 def test_every_application_family(name, method):
     model = zoo_model(name)
     size = model.inputs[0].shape[1]
-    images = np.random.default_rng(0).random((2, size, size, 3), np.float32)
-    res = check_contract(model, images, method, target=[3, 7])
-    assert res.targets.tolist() == [3, 7]
+    images = np.random.default_rng(0).random((1, size, size, 3), np.float32)
+    res = check_contract(model, images, method, target=[7])
+    assert res.targets.tolist() == [7]
     if method == "gradcam":
         check_default_layer_before_collapse(model, res)
 
@@ -234,7 +239,7 @@ def test_accepts_tensor_pil_and_path(tmp_path):
 def test_list_layers_paths_shapes_and_spatial():
     inputs = keras.Input((32, 32, 3))
     vgg = keras.applications.VGG16(include_top=False, weights=None, input_shape=(32, 32, 3))
-    model = keras.Model(inputs, keras.layers.Dense(2, name="head")(keras.layers.Flatten()(vgg(inputs))))
+    model = keras.Model(inputs, keras.layers.Dense(2, name="head")(keras.layers.Flatten(name="flatten")(vgg(inputs))))
     infos = {info.path: info for info in list_layers(model)}
     conv = infos["vgg16/block5_conv3"]
     assert (conv.class_name, conv.output_shape, conv.spatial) == ("Conv2D", (None, 2, 2, 512), True)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from cam_widgets import explain, list_layers
+from cam_widgets import explain, explain_dataset, list_layers
 from cam_widgets.kernel.explain import compiled_functions
 from cam_widgets.kernel.methods import method_names
 from tests.kernel import reference as ref
@@ -260,6 +260,8 @@ def test_9_subclassed_model_error_and_both_remedies_work():
     with pytest.raises(TypeError, match=r"SubclassedNet 'net' has no layer graph.*"
                                         r"keras.Input\(\(10, 10, 3\)\).*model\(inputs\)"):
         explain(net, images)
+    with pytest.raises(TypeError, match="SubclassedNet 'net' has no layer graph"):
+        next(explain_dataset(net, tf.data.Dataset.from_tensor_slices(images).batch(1)))
     # remedy 1, as the message spells it: wrap for gradient methods
     inputs = keras.Input((10, 10, 3))
     wrapped = keras.Model(inputs, net(inputs))
