@@ -11,6 +11,7 @@ import ipywidgets as widgets
 from cam_widgets.viewer import controls
 from cam_widgets.viewer.controls import Binding, ignore, same
 from cam_widgets.viewer.explainer import Explanation
+from cam_widgets.viewer.labels import layer_size
 from cam_widgets.viewer.layout import Layout
 from cam_widgets.viewer.method_options import MethodOptions
 from cam_widgets.viewer.painter import Painter
@@ -77,7 +78,7 @@ class Wiring:
 
     def _fill_layers(self) -> None:
         c = self.controls
-        c["layer"].options = [(f"{i.path} · {'×'.join(map(str, i.output_shape[1:3]))}", i.path)
+        c["layer"].options = [(f"{i.path} · {layer_size(i)}", i.path)
                               for i in self.layers]
         c["depth"].max = max(len(self.layers) - 1, 0)
 
@@ -133,7 +134,7 @@ class Wiring:
         paths = self.paths()
         if v.layer in paths:
             at = paths.index(v.layer)
-            size = "×".join(map(str, self.layers[at].output_shape[1:3]))
+            size = layer_size(self.layers[at])
             self.depth_label.value = (f"<small>depth {at + 1} of {len(paths)}: "
                                       f"{html.escape(str(v.layer))} · {size}</small>")
 

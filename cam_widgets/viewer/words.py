@@ -12,7 +12,7 @@ import numpy as np
 
 from cam_widgets.viewer.compose import format_value
 from cam_widgets.viewer.explainer import Explanation
-from cam_widgets.viewer.labels import looks_like_probabilities, method_caption
+from cam_widgets.viewer.labels import layer_size, looks_like_probabilities, method_caption
 
 _INDEX = re.compile(r"\((\d+)\)\s*$|^\s*(\d+)\s*$")
 
@@ -76,8 +76,8 @@ class Words:
         elif s.target is not None:
             parts.append(self.named(s.target))
         if method.uses_layer and s.layer is not None:
-            sizes = {i.path: i.output_shape[1:3] for i in self.wiring.all_layers}
-            size = "×".join(map(str, sizes.get(s.layer, ())))
+            sizes = {i.path: layer_size(i) for i in self.wiring.all_layers}
+            size = sizes.get(s.layer, "")
             parts.append(f"layer {s.layer}" + (f" ({size})" if size else ""))
         return " · ".join(parts)
 
