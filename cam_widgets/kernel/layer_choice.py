@@ -15,7 +15,8 @@ Token layers (B, N, D) whose patch grid `list_layers` found count as spatial, so
 transformer's menu lists its residual merges (each half of an encoder block), up to
 and including the kernel's default token layer (`kernel.token_layers`): the token
 layers after it give the patch tokens no gradient (class-token head) or only rescale
-them (a final normalisation), so they are left to "show all layers".
+them (a final normalisation), so they are left to "show all layers". A segmentation
+model's menu also lists its default layer, the bottleneck (`kernel.segmentation`).
 
 ResNet50 gets 17 entries (of 174 spatial layers), MobileNetV2 11 (of 153: its residual
 block outputs and the last layer), VGG16 all 18 (each convolution has its ReLU fused).
@@ -28,6 +29,7 @@ import keras
 
 from cam_widgets.kernel.graph import LayerCall, leaf_calls
 from cam_widgets.kernel.layers import LayerInfo, list_layers
+from cam_widgets.kernel.segmentation import default_dense_layer
 from cam_widgets.kernel.token_layers import default_token_layer
 
 __all__ = ["main_layers"]
@@ -80,6 +82,9 @@ def main_layers(model: keras.Model) -> list[LayerInfo]:
         if following is None or _prefix(following.path) != _prefix(call.path):
             chosen.add(call.path)  # the last spatial layer of the model or a nested one
     chosen = _up_to_default_token_layer(model, spatial, infos, chosen)
+    bottleneck = default_dense_layer(model, 0)
+    if bottleneck is not None:
+        chosen.add(bottleneck.path)
     picked = [info for info in infos if info.path in chosen]
     return picked or infos
 

@@ -69,3 +69,12 @@ def test_token_models_list_their_merges_up_to_the_default_token_layer():
     # a class-token head: the patch tokens of later layers get no gradient, so the menu
     # ends at the input of the last attention (the kernel's default token layer)
     assert _paths(TinyViT("token").model) == ["block0_add_1", "block0_add_2", "block1_ln_1"]
+
+
+def test_segmentation_model_lists_its_bottleneck():
+    from tests.kernel.vit_models import tiny_unet
+
+    # the activation before the pool, the pool, the merge, the last layer, and the
+    # kernel's default layer for a dense output: the bottleneck "mid" (an activation
+    # followed by an upsampling, which the rule alone would leave out)
+    assert _paths(tiny_unet()) == ["enc", "down", "mid", "merge", "seg"]
