@@ -103,7 +103,8 @@ def test_a_dragged_rectangle_explains_that_region_only(unet, seg_images, kernel,
     predicted = viewer.current_map.copy()
     transport = viewer.transport
     transport.mouse("down", 9.6, 11.2)  # dragged up and to the left
-    transport.mouse("move", 5.0, 6.0)
+    transport.mouse("move", 5.0, 6.0)  # previewed on the overlay while the mouse moves
+    assert transport.previews == [compose.outline_rects((5, 6, 10, 12), (16, 16))]
     transport.mouse("up", 2.4, 3.0)
     viewer.flush()
     assert viewer.region == (2, 3, 10, 12)  # every pixel the drag touched
@@ -127,12 +128,21 @@ def test_a_dragged_rectangle_explains_that_region_only(unet, seg_images, kernel,
     # a click without a drag returns to the predicted region (cached: no kernel call)
     calls = len(kernel.calls)
     transport.mouse("down", 4.0, 4.0)
+    transport.mouse("move", 4.1, 4.0)  # too short for a rectangle: the shown outline
+    assert transport.previews[-1] == compose.outline_rects((2, 3, 10, 12), (16, 16))
     transport.mouse("up", 4.1, 4.0)
     viewer.flush()
     assert viewer.region is None and len(kernel.calls) == calls
     np.testing.assert_array_equal(viewer.current_map, predicted)
     # so does the button; another image forgets the region
-    viewer.region = (0, 0, 5, 5)
+    transport.mouse("down", 1.0, 1.0)  # a click with no region: the preview is taken away
+    transport.mouse("up", 1.0, 1.0)
+    assert transport.previews[-1] == []
+    # a drag that leaves the image ends where the mouse was last seen on it
+    transport.mouse("down", 1.0, 1.0)
+    transport.mouse("move", 6.5, 7.5)
+    transport.mouse("out", 20.0, 7.5)
+    assert viewer.region == (1, 1, 7, 8)
     viewer.drawing.clear_button.click()
     assert viewer.region is None
     viewer.region = (0, 0, 5, 5)

@@ -3,6 +3,7 @@
 A drag on the image (the transport's mouse events, in shown pixels) sets the viewer's
 `region` trait, exactly as setting it from code does; a click without a drag, or the
 "whole predicted region" button, sets it back to None (the class's predicted pixels).
+While the mouse moves, the rectangle is previewed on the overlay (browser only).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from cam_widgets.viewer.compose import outline_rects
 from cam_widgets.viewer.regions import from_drag
 from cam_widgets.viewer.transport import CanvasTransport
 
@@ -22,8 +24,10 @@ class RegionDrawing:
     """Turns mouse drags on the image panel into the viewer's `region` setting."""
 
     def __init__(self, viewer: Any, transport: CanvasTransport, shown_size: Any,
-                 enabled: bool) -> None:
-        self.viewer, self._shown_size = viewer, shown_size  # () -> (h, w) or None
+                 shown_outline: Any, enabled: bool) -> None:
+        self.viewer, self.transport = viewer, transport
+        self._shown_size = shown_size  # () -> (h, w) of the shown image, or None
+        self._shown_outline = shown_outline  # () -> the shown region's outline rectangles
         self._start: tuple[float, float] | None = None
         self._last: tuple[float, float] | None = None
         self.clear_button = widgets.Button(description="whole predicted region",
@@ -47,8 +51,13 @@ class RegionDrawing:
         self._start = self._last = (x, y)
 
     def _move(self, x: float, y: float) -> None:
-        if self._start is not None:
-            self._last = (x, y)
+        shown = self._shown_size()
+        if self._start is None or shown is None or self.clear_button.disabled:
+            return
+        self._last = (x, y)
+        region = from_drag(self._start, (x, y), shown)
+        self.transport.preview(self._shown_outline() if region is None
+                               else outline_rects(region, shown))
 
     def _up_at_last(self, x: float, y: float) -> None:
         """The pointer left the image mid-drag: the drag ends where it was last seen."""
@@ -60,7 +69,10 @@ class RegionDrawing:
         shown = self._shown_size()
         if start is None or shown is None or self.clear_button.disabled:
             return
-        self.viewer.region = from_drag(start, (x, y), shown)
+        region = from_drag(start, (x, y), shown)
+        if region == self.viewer.region:  # nothing to recompute: take the preview away
+            self.transport.preview(self._shown_outline())
+        self.viewer.region = region
 
     def refresh(self, target: Any) -> None:
         """No region for a callable target (it names its own score)."""

@@ -89,6 +89,16 @@ class CanvasTransport:
                     self._draw_source(name, png)
             self._draw_overlay(opacity)
 
+    def preview(self, outline: list[Rect]) -> None:
+        """Redraw the overlay with `outline` instead of the region's (a rectangle being
+        dragged); the next `send` or `redraw` draws the region's own outline again."""
+        rects, self._outline = self._outline, list(outline)
+        try:
+            with hold_canvas():
+                self._draw_overlay(self._opacity)
+        finally:
+            self._outline = rects
+
     def redraw(self) -> None:
         """Draw everything again from what was last sent (no new image data)."""
         with hold_canvas():
@@ -179,6 +189,11 @@ class RecordingTransport(CanvasTransport):
     def __init__(self) -> None:
         super().__init__()
         self.log: list[Sent] = []
+        self.previews: list[list[Rect]] = []  # the outlines of rectangles being dragged
+
+    def preview(self, outline: list[Rect]) -> None:
+        super().preview(outline)
+        self.previews.append(list(outline))
 
     def send(self, image_png: bytes | None, heat_png: bytes | None, opacity: float,
              outline: list[Rect] | None = None) -> None:

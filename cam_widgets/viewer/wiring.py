@@ -42,7 +42,10 @@ class Wiring:
         self.prefetcher, self._prefetch = Prefetcher(), prefetch
         self.session = Session(kernel, viewer.model, self.painter, lambda: viewer.settings,
                                self._done, self._failed, self._busy, cache_size, self.dense)
-        self.drawing = RegionDrawing(viewer, transport, self._shown_size, self.dense is not None)
+        self.drawing = RegionDrawing(
+            viewer, transport, self._shown_size,
+            lambda: self.painter.frame.outline_rects() if self.painter.frame else [],
+            self.dense is not None)
         self.controls = controls.build()
         self.words = Words(self)
         self.follow = widgets.Checkbox(viewer.target is None, indent=False,
