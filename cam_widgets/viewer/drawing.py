@@ -16,8 +16,7 @@ from cam_widgets.viewer.compose import outline_rects
 from cam_widgets.viewer.regions import from_drag
 from cam_widgets.viewer.transport import CanvasTransport
 
-HINT = ("<small>drag a rectangle on the image to explain that region only; "
-        "a click, or the button, returns to the class's predicted region</small>")
+HINT = "<small>drag on the image: explain a rectangle only</small>"
 
 
 class RegionDrawing:
@@ -32,10 +31,12 @@ class RegionDrawing:
         self._last: tuple[float, float] | None = None
         self.clear_button = widgets.Button(description="whole predicted region",
                                            tooltip="explain the class over every pixel "
-                                                   "predicted as it (region = None)",
+                                                   "predicted as it (region = None; a "
+                                                   "click on the image does the same)",
                                            layout=widgets.Layout(width="auto"))
         self.clear_button.on_click(lambda _: self.clear())
-        self.box = widgets.HBox([widgets.HTML(HINT), self.clear_button], layout=widgets.Layout(
+        self.box = widgets.HBox([widgets.HTML(HINT, layout=widgets.Layout(margin="0 8px 0 0")),
+                                 self.clear_button], layout=widgets.Layout(
             flex_flow="row wrap", align_items="center",
             display=None if enabled else "none"))
         if enabled:  # a classifier's image panel takes no drawing: nothing is listened to

@@ -89,4 +89,14 @@ def test_lab_drag_a_region_on_the_image(page: Page, lab: Server, test_name: str,
     back = wait_for_pixels(canvases, kernel_view(page)[0])
     assert (split(back)[1] == split(first)[1]).all()
     shots.take(page, "clicked-back", show=canvases.first)
+
+    # the same from code, then the button under the class picker takes it back
+    kernel_exec(page, "v.region = (4, 8, 30, 40)")
+    wait_for_pixels(canvases, kernel_view(page)[0])
+    button = widget.locator("button", has_text="whole predicted region")
+    shots.take(page, "region-from-code-and-button", show=button)
+    button.click()
+    wait_region(page, want_none=True)
+    back = wait_for_pixels(canvases, kernel_view(page)[0])
+    assert (split(back)[1] == split(first)[1]).all()
     console_log.assert_clean()
