@@ -11,6 +11,13 @@ neighbour. The menu lists the layers that end a stage of the network:
    there each convolution block is a stage;
 4. the last spatial layer of the model and of every nested model (a backbone's output).
 
+Token layers (B, N, D) whose patch grid `list_layers` found count as spatial, so a vision
+transformer's menu lists its residual merges (each half of an encoder block), up to
+and including the kernel's default token layer (`kernel.token_layers`): the token
+layers after it give the patch tokens no gradient (class-token head) or only rescale
+them (a final normalisation), so they are left to "show all layers". A segmentation
+model's menu also lists its default layer, the bottleneck (`kernel.segmentation`).
+
 ResNet50 gets 17 entries (of 174 spatial layers), MobileNetV2 11 (of 153: its residual
 block outputs and the last layer), VGG16 all 18 (each convolution has its ReLU fused).
 `list_layers` still lists every layer; the viewer has a "show all layers" switch.
@@ -22,6 +29,8 @@ import keras
 
 from cam_widgets.kernel.graph import LayerCall, leaf_calls
 from cam_widgets.kernel.layers import LayerInfo, list_layers
+from cam_widgets.kernel.segmentation import default_dense_layer
+from cam_widgets.kernel.token_layers import default_token_layer
 
 __all__ = ["main_layers"]
 
@@ -55,7 +64,9 @@ def main_layers(model: keras.Model) -> list[LayerInfo]:
         if call.path not in seen:
             seen.add(call.path)
             calls.append(call)
-    spatial = [c for c in calls if len(c.output_shape) == 4]
+    infos = [info for info in list_layers(model) if info.spatial]
+    spatial_paths = {info.path for info in infos}  # 4-D outputs and token layers with a grid
+    spatial = [c for c in calls if c.path in spatial_paths]
     chosen: set[str] = set()
     chain = not any(isinstance(c.layer, _MERGES) for c in calls)
     for at, call in enumerate(spatial):
@@ -70,6 +81,24 @@ def main_layers(model: keras.Model) -> list[LayerInfo]:
             chosen.add(call.path)
         if following is None or _prefix(following.path) != _prefix(call.path):
             chosen.add(call.path)  # the last spatial layer of the model or a nested one
-    infos = [info for info in list_layers(model) if info.spatial]
+    chosen = _up_to_default_token_layer(model, spatial, infos, chosen)
+    bottleneck = default_dense_layer(model, 0)
+    if bottleneck is not None:
+        chosen.add(bottleneck.path)
     picked = [info for info in infos if info.path in chosen]
     return picked or infos
+
+
+def _up_to_default_token_layer(model: keras.Model, spatial: list[LayerCall],
+                               infos: list[LayerInfo], chosen: set[str]) -> set[str]:
+    """`chosen` with the kernel's default token layer added and the token layers after
+    it removed (unchanged for a model without token layers)."""
+    tokens = {info.path for info in infos if info.grid is not None}
+    if not tokens:
+        return chosen
+    default = default_token_layer(model, 0)
+    paths = [call.path for call in spatial]
+    if default is None or default.path not in paths:
+        return chosen
+    later = set(paths[paths.index(default.path) + 1:]) & tokens
+    return (chosen | {default.path}) - later

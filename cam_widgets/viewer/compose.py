@@ -37,6 +37,8 @@ __all__ = [
     "figure",
     "format_value",
     "blend_overlay",
+    "outline",
+    "outline_rects",
 ]
 
 AUTO = "auto"
@@ -199,3 +201,37 @@ def blend_overlay(image: np.ndarray, heat: np.ndarray, opacity: float) -> np.nda
     canvas keeps its global alpha in 8 bits, so the opacity is rounded to 1/255 first
     (Chromium's pixels then match within one level)."""
     return render.blend(image, heat, round(float(opacity) * 255) / 255)
+
+
+#: the region outline: a dark ring around a light one, so it shows on any colour
+OUTLINE_COLOURS = ((0, 0, 0, 255), (255, 255, 255, 255))
+
+
+def outline_rects(region: tuple[int, int, int, int], size: tuple[int, int]
+                  ) -> list[tuple[int, int, int, int, tuple[int, int, int, int]]]:
+    """The filled rectangles (x, y, width, height, RGBA) that outline `region` (x0, y0,
+    x1, y1, ends excluded) on a panel of (height, width): one pixel of each of
+    `OUTLINE_COLOURS`, from the region's edge inwards. The browser draws the same ones."""
+    height, width = size
+    x0, y0 = max(0, region[0]), max(0, region[1])
+    x1, y1 = min(width, region[2]), min(height, region[3])
+    rects = []
+    for colour in OUTLINE_COLOURS:
+        if x0 >= x1 or y0 >= y1:
+            break
+        w, h = x1 - x0, y1 - y0
+        rects += [(x0, y0, w, 1, colour), (x0, y1 - 1, w, 1, colour),
+                  (x0, y0, 1, h, colour), (x1 - 1, y0, 1, h, colour)]
+        x0, y0, x1, y1 = x0 + 1, y0 + 1, x1 - 1, y1 - 1
+    return rects
+
+
+def outline(panel: np.ndarray, region: tuple[int, int, int, int] | None) -> np.ndarray:
+    """A copy of an RGBA `panel` with `region` outlined (`outline_rects`); the panel
+    itself when there is no region."""
+    if region is None:
+        return panel
+    drawn = panel.copy()
+    for x, y, w, h, colour in outline_rects(region, panel.shape[:2]):
+        drawn[y:y + h, x:x + w] = colour
+    return drawn

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from cam_widgets import render
+from cam_widgets.viewer.regions import DenseOutput, clipped, pixel_shares, region_mask
 from cam_widgets.viewer.scheduler import KERNEL_LOCK
 from cam_widgets.viewer.state import LRU, ImageSet, Settings
 
@@ -22,7 +23,7 @@ class Explanation:
     map: np.ndarray  # float32 (h, w) in [0, 1] at the display size (the kernel's map)
     target: int  # class index (-1 for a callable target)
     score: float  # the differentiated score
-    predictions: np.ndarray | None  # (K,) the model's output for this image
+    predictions: np.ndarray | None  # (K,) the model's output (segmentation: pixel shares)
     seconds: float
     source: str  # "full pass", "from cached activations", "cached"
     note: str = ""  # e.g. where guided ReLU could not be applied
@@ -49,6 +50,10 @@ class Explainer:
     - activations: (image, input, layer) -> the layer output, so a class or method change
       on the same layer runs only from the layer to the output (bounded LRU);
     - predictions per image, so "the top prediction" resolves to a class without a call.
+
+    For a segmentation model (`dense`) a class c is explained over its predicted pixels,
+    or over the settings' region, as `SegmentationTarget(c, mask)`; its "predictions"
+    are the classes' pixel shares, and the top class is the one on the most pixels.
     """
 
     def __init__(
@@ -59,8 +64,9 @@ class Explainer:
         cache_size: int = 32,
         activation_cache_size: int = 8,
         traced: set[tuple] | None = None,
+        dense: DenseOutput | None = None,
     ) -> None:
-        self.kernel = kernel
+        self.kernel, self.dense = kernel, dense
         #: the kinds of kernel call made so far (`trace_key`), shared by a viewer's shows
         self.traced = set() if traced is None else traced
         self.model = model
@@ -108,7 +114,7 @@ class Explainer:
         from_activations = uses_layer and s.layer is not None and (
             (s.image_index, s.input_index, s.layer) in self.activations)
         return (s.input_index, s.layer if uses_layer else None, s.method, bool(s.guided),
-                bool(from_activations), callable(s.target), s.options)
+                bool(from_activations), callable(s.target), s.options, s.region is not None)
 
     def job(self, s: Settings) -> Callable[[], tuple[Explanation, np.ndarray | None]]:
         """A kernel call for these settings, to run on any thread; `store` its result."""
@@ -123,8 +129,11 @@ class Explainer:
 
         def run() -> tuple[Explanation, np.ndarray | None]:
             start = time.perf_counter()
+            target = s.target
+            if self.dense is not None and not callable(target):
+                target = self._region_target(s, inputs, display_size)
             kwargs: dict[str, Any] = dict(
-                method=s.method, target=s.target, input_index=s.input_index, guided=s.guided,
+                method=s.method, target=target, input_index=s.input_index, guided=s.guided,
                 **dict(s.options),
             )
             if uses_layer:
@@ -143,6 +152,8 @@ class Explainer:
                 target=s.target if callable(s.target) else int(res.targets[0]),
             )
             predictions = None if res.predictions is None else np.asarray(res.predictions)[0]
+            if self.dense is not None and predictions is not None:
+                predictions = pixel_shares(predictions)
             source = "from cached activations" if activations is not None else "full pass"
             coverage = getattr(res, "guided_coverage", None)
             note = ""
@@ -165,6 +176,34 @@ class Explainer:
             return explanation, fresh
 
         return run
+
+    def _region_target(self, s: Settings, inputs: list[np.ndarray],
+                       display_size: tuple[int, int]) -> Any:
+        """`SegmentationTarget` of the settings' class (None: the class on the most
+        pixels, from one forward pass) over the settings' region (None: its predicted
+        pixels). Runs on the job's thread."""
+        from cam_widgets.kernel.segmentation import SegmentationTarget
+
+        batch = inputs if len(inputs) > 1 else inputs[0]
+        index = s.target
+        if index is None:
+            with KERNEL_LOCK:
+                output = np.asarray(self.model(batch, training=False))[0]
+            shares = pixel_shares(output)
+            self.predictions.setdefault(s.image_index, shares)
+            index = int(np.argmax(shares))
+        if s.region is None:
+            return SegmentationTarget(int(index))
+        region = clipped(s.region, display_size)
+        if region is None:
+            raise ValueError(
+                f"region {s.region} lies outside the image as shown ({display_size[1]} wide, "
+                f"{display_size[0]} tall): draw it on the image, or set region=None")
+        rows, cols = self.dense.size
+        if rows is None or cols is None:  # a fully convolutional model: the input's size
+            rows, cols = inputs[s.input_index].shape[1:3]
+        return SegmentationTarget(int(index), mask=region_mask(region, display_size,
+                                                               (rows, cols)))
 
     def shared_peak(self, s: Settings) -> float | None:
         """The largest magnitude over the cached maps of this image, input, layer, method

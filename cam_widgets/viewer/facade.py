@@ -20,6 +20,7 @@ from traitlets import Bool, Dict, Float, HasTraits, Int, TraitError, Unicode, va
 from cam_widgets import render
 from cam_widgets.viewer import compose
 from cam_widgets.viewer.labels import ClassNames
+from cam_widgets.viewer.regions import check_region
 from cam_widgets.viewer.state import EFFECTS, RECOMPUTE, ImageSet, Settings
 from cam_widgets.viewer.transport import CanvasTransport
 from cam_widgets.viewer.wiring import Wiring
@@ -52,6 +53,12 @@ class CamViewer(HasTraits):
     preprocess : callable, optional: (1, H, W, C) raw image -> the model's input.
     layer, method, target, guided, opacity, colormap, scale, input_index :
         the starting settings (traits of the same names; see `Settings`).
+
+    A segmentation model (one dense output (B, H, W, K) or (B, H, W)) explains the chosen
+    class over the pixels predicted as it (`SegmentationTarget`); the `region` trait,
+    ``(x0, y0, x1, y1)`` in pixels of the image as shown (ends excluded), or a rectangle
+    dragged on the image panel, explains that region only; None returns to the predicted
+    region.
     max_display : longest side of the image as shown; cache_size : maps kept.
     prefetch : pre-trace the next likely actions in the background after each new map
         (None: only in a notebook, i.e. with a running event loop).
@@ -69,6 +76,7 @@ class CamViewer(HasTraits):
     image_index = Int(0)
     input_index = Int(0)
     options = Dict()  # the method's declared options (`cam_widgets.methods()`), not defaults
+    region = AnyTrait(None, allow_none=True)  # segmentation: (x0, y0, x1, y1) in shown pixels
 
     def __init__(
         self,
@@ -124,6 +132,20 @@ class CamViewer(HasTraits):
             raise SettingError(str(e)) from None
         return dict(proposal["value"])
 
+    @validate("region")
+    def _check_region(self, proposal: dict[str, Any]) -> Any:
+        try:
+            region = check_region(proposal["value"])
+        except ValueError as e:
+            raise SettingError(str(e)) from None
+        wiring = self.__dict__.get("_wiring")
+        if region is not None and wiring is not None and wiring.dense is None:
+            raise SettingError(
+                "region applies to segmentation models (one dense output (batch, height, "
+                "width, classes)); this model's output names whole-image classes, so there "
+                "is no region to choose: leave region=None")
+        return region
+
     @validate("scale")
     def _check_scale(self, proposal: dict[str, Any]) -> str:
         if proposal["value"] not in ("map", "shared"):
@@ -155,7 +177,8 @@ class CamViewer(HasTraits):
         return Settings(image_index=self.image_index, input_index=self.input_index,
                         layer=self.layer, target=self.target, method=self.method,
                         guided=self.guided, opacity=self.opacity, colormap=self.colormap,
-                        scale=self.scale, options=tuple(sorted(self.options.items())))
+                        scale=self.scale, options=tuple(sorted(self.options.items())),
+                        region=self.region)
 
     def show(self, images: Any) -> Any:
         """Explain one image, a batch (B, H, W, C) or a list of images; returns the widget.
@@ -225,7 +248,8 @@ class CamViewer(HasTraits):
     def __getattr__(self, name: str) -> Any:
         # the page's parts, for notebooks and tests: controls, canvases, status, ...
         if name in ("controls", "canvases", "status", "class_label", "caption", "top5_buttons",
-                    "error_box", "transport", "download", "follow", "layout", "prefetcher", "session", "method_options"):
+                    "error_box", "transport", "download", "follow", "layout", "prefetcher", "session", "method_options",
+                    "drawing"):
             wiring = self.__dict__.get("_wiring")
             if wiring is not None:
                 return getattr(wiring, name)

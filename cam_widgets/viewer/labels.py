@@ -80,6 +80,14 @@ class ClassNames:
         return self._names.get(index, fallback)
 
 
+def layer_size(info: Any) -> str:
+    """A layer's spatial size for menus: "14×14", or "8×8 tokens" for a token layer (its
+    patch grid, `LayerInfo.grid`), rather than its (tokens, width) shape."""
+    if getattr(info, "grid", None) is not None:
+        return f"{info.grid[0]}×{info.grid[1]} tokens"
+    return "×".join(map(str, info.output_shape[1:3]))
+
+
 def probability_text(value: float) -> str:
     return format_value(float(value))
 

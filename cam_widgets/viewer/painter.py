@@ -1,6 +1,7 @@
 """Keeps the canvases showing the current explanation, sending only what changed: the
 image once per image, the heatmap once per (map, colours), the overlay's opacity as a
-number. The Python side keeps the same arrays (what `snapshot()` and tests read)."""
+number, a region's outline as a few rectangles. The Python side keeps the same arrays
+(what `snapshot()` and tests read)."""
 
 from __future__ import annotations
 
@@ -16,15 +17,18 @@ _NO_MAP_GREY = 128  # the heatmap panel while there is no map
 
 class Frame:
     """What the canvases show: the image, the heatmap (as colour indices and a colormap,
-    turned into RGBA only when asked), and the overlay's opacity."""
+    turned into RGBA only when asked), the overlay's opacity and the explained region
+    outlined on the overlay (None: no region)."""
 
     def __init__(self, image: np.ndarray, heat: np.ndarray | tuple[np.ndarray, str],
-                 opacity: float, colours: compose.ColourScale | None) -> None:
+                 opacity: float, colours: compose.ColourScale | None,
+                 region: tuple[int, int, int, int] | None = None) -> None:
         self.image, self.opacity, self.colours = image, float(opacity), colours
         self._heat = heat  # (h, w, 4) RGBA, or (indices, colormap)
+        self.region = region
 
     def with_opacity(self, opacity: float) -> Frame:
-        return Frame(self.image, self._heat, opacity, self.colours)
+        return Frame(self.image, self._heat, opacity, self.colours, self.region)
 
     @property
     def heat(self) -> np.ndarray:
@@ -36,7 +40,14 @@ class Frame:
 
     @property
     def overlay(self) -> np.ndarray:
-        return compose.blend_overlay(self.image, self.heat, self.opacity)
+        return compose.outline(compose.blend_overlay(self.image, self.heat, self.opacity),
+                               self.region)
+
+    def outline_rects(self) -> list:
+        """The rectangles the browser fills on the overlay to outline the region."""
+        if self.region is None:
+            return []
+        return compose.outline_rects(self.region, self.image.shape[:2])
 
     def panels(self) -> np.ndarray:
         """image | heatmap | overlay, side by side (H, 3W, 4)."""
@@ -64,9 +75,11 @@ class Painter:
         colours: compose.ColourScale | None,
         opacity: float,
         heat_key: tuple | None = None,
+        region: tuple[int, int, int, int] | None = None,
     ) -> Frame:
         """Show `image` (None: a grey panel) with `values` drawn in `colours` (None: no
-        map). `heat_key` identifies the map (same key, same colours: not sent again)."""
+        map) and `region` outlined on the overlay. `heat_key` identifies the map (same
+        key, same colours: not sent again)."""
         previous = self.frame
         if image is None:
             height, width = previous.image.shape[:2] if previous else (64, 64)
@@ -79,7 +92,7 @@ class Painter:
         new_image = resized or previous is None or previous.image is not image
         heat_png = None
         if values is None or colours is None:
-            opacity = 0.0  # no map: the overlay shows the image alone
+            opacity, region = 0.0, None  # no map: the overlay shows the image alone
             heat = blank(height, width, _NO_MAP_GREY)
             heat_png = render.encode_png(heat, render.FAST_PNG_LEVEL)
         elif previous is not None and key == self._heat_key and not resized:
@@ -89,11 +102,11 @@ class Painter:
             heat = (indices, colours.colormap)
             heat_png = render.encode_indexed_png(indices, compose.palette(colours.colormap),
                                                  render.FAST_PNG_LEVEL)
-        self.frame = Frame(image, heat, opacity, colours)
+        self.frame = Frame(image, heat, opacity, colours, region)
         self._heat_key = key
         self.transport.send(
             render.encode_png(image, render.FAST_PNG_LEVEL) if new_image else None,
-            heat_png, opacity)
+            heat_png, opacity, self.frame.outline_rects())
         return self.frame
 
     def set_opacity(self, opacity: float) -> None:
@@ -101,4 +114,4 @@ class Painter:
         if self.frame is None or self.frame.colours is None:
             return
         self.frame = self.frame.with_opacity(opacity)
-        self.transport.send(None, None, opacity)
+        self.transport.send(None, None, opacity, self.frame.outline_rects())

@@ -13,6 +13,7 @@ import numpy as np
 from cam_widgets.viewer import compose
 from cam_widgets.viewer.explainer import Explainer, Explanation
 from cam_widgets.viewer.painter import Painter
+from cam_widgets.viewer.regions import DenseOutput, clipped
 from cam_widgets.viewer.scheduler import LatestWins
 from cam_widgets.viewer.state import ImageSet, Settings
 
@@ -25,8 +26,9 @@ class Session:
     def __init__(self, kernel: Any, model: Any, painter: Painter,
                  settings: Callable[[], Settings], on_done: Callable[[Explanation | None], None],
                  on_error: Callable[[BaseException], None], on_busy: Callable[[bool], None],
-                 cache_size: int) -> None:
+                 cache_size: int, dense: DenseOutput | None = None) -> None:
         self.kernel, self.model, self.painter = kernel, model, painter
+        self.dense = dense  # a segmentation model's output (None: a classifier)
         self._settings, self._on_done, self._on_error = settings, on_done, on_error
         self._on_busy = on_busy
         self.cache_size = cache_size
@@ -42,7 +44,7 @@ class Session:
     def load(self, images: ImageSet) -> None:
         self.images = images
         self.explainer = Explainer(self.kernel, self.model, images, self.cache_size,
-                                   traced=self.traced)
+                                   traced=self.traced, dense=self.dense)
         self.shown = self.shown_image = None
 
     def clear(self) -> None:
@@ -128,4 +130,7 @@ class Session:
         else:
             self.bar_colours = colours
         key = None if e is None else (id(e), s.scale)
-        self.painter.paint(self.shown_image, values, colours, s.opacity, key)
+        region = None
+        if e is not None and e.settings.region is not None and not callable(e.settings.target):
+            region = clipped(e.settings.region, self.shown_image.shape[:2])
+        self.painter.paint(self.shown_image, values, colours, s.opacity, key, region)

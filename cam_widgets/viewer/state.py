@@ -22,6 +22,7 @@ EFFECTS: dict[str, str] = {
     "method": RECOMPUTE,
     "guided": RECOMPUTE,
     "options": RECOMPUTE,
+    "region": RECOMPUTE,
     "opacity": REPAINT,
     "colormap": REPAINT,
     "scale": REPAINT,
@@ -42,12 +43,14 @@ class Settings:
     colormap: str = "auto"  # "auto": jet for maps >= 0, a diverging map for signed ones
     scale: str = "map"  # "map": each map to its own peak; "shared": one scale per image/layer
     options: tuple[tuple[str, Any], ...] = ()  # the method's declared options given, sorted
+    region: tuple[int, int, int, int] | None = None  # segmentation: (x0, y0, x1, y1) shown px
+
 
     def key(self, uses_layer: bool) -> tuple[Hashable, ...]:
         """The cache key of the map these settings produce."""
         layer = self.layer if uses_layer else None
         return (self.image_index, self.input_index, layer, self.target, self.method,
-                bool(self.guided), self.options)
+                bool(self.guided), self.options, self.region)
 
 
 class LRU:

@@ -28,6 +28,7 @@ __all__ = ["PANELS", "MOUSE_EVENTS", "CanvasTransport", "RecordingTransport", "S
 
 PANELS = ("image", "heatmap", "overlay")
 MOUSE_EVENTS = ("down", "move", "up", "out")
+Rect = tuple[int, int, int, int, tuple[int, int, int, int]]  # x, y, width, height, RGBA
 
 
 class SavedCanvas(Canvas):
@@ -53,6 +54,7 @@ class CanvasTransport:
         self._switcher = Canvas(width=1, height=1)
         self._sources: dict[str, widgets.Image | None] = {"image": None, "heatmap": None}
         self._opacity = 0.5
+        self._outline: list[Rect] = []
         self.bytes_sent = 0
         self._client_ready: list[Callable[[], None]] = []
         self._mouse: dict[str, list[Callable[[float, float], None]]] = {
@@ -75,14 +77,27 @@ class CanvasTransport:
         for canvas in self.canvases.values():
             canvas.width, canvas.height = int(width), int(height)
 
-    def send(self, image_png: bytes | None, heat_png: bytes | None, opacity: float) -> None:
+    def send(self, image_png: bytes | None, heat_png: bytes | None, opacity: float,
+             outline: list[Rect] | None = None) -> None:
         """Draw what changed, in one message: a new image and/or heatmap (PNG bytes, None
-        when unchanged), then the overlay at `opacity`."""
+        when unchanged), then the overlay at `opacity` with the `outline` rectangles
+        filled on it (a region; none by default)."""
+        self._outline = list(outline or [])
         with hold_canvas():
             for name, png in (("image", image_png), ("heatmap", heat_png)):
                 if png is not None:
                     self._draw_source(name, png)
             self._draw_overlay(opacity)
+
+    def preview(self, outline: list[Rect]) -> None:
+        """Redraw the overlay with `outline` instead of the region's (a rectangle being
+        dragged); the next `send` or `redraw` draws the region's own outline again."""
+        rects, self._outline = self._outline, list(outline)
+        try:
+            with hold_canvas():
+                self._draw_overlay(self._opacity)
+        finally:
+            self._outline = rects
 
     def redraw(self) -> None:
         """Draw everything again from what was last sent (no new image data)."""
@@ -130,6 +145,9 @@ class CanvasTransport:
         overlay.global_alpha = self._opacity
         overlay.draw_image(self.canvases["heatmap"], 0, 0)
         overlay.global_alpha = 1.0
+        for x, y, width, height, colour in self._outline:
+            overlay.fill_style = "rgba({}, {}, {}, {})".format(*colour[:3], colour[3] / 255)
+            overlay.fill_rect(x, y, width, height)
 
     def _on_client_ready(self) -> None:
         for callback in self._client_ready:
@@ -145,6 +163,7 @@ class Sent:
     heatmap: bytes | None
     opacity: float
     redraw: bool = False
+    outline: list[Rect] = field(default_factory=list)
     pixels: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
@@ -170,11 +189,19 @@ class RecordingTransport(CanvasTransport):
     def __init__(self) -> None:
         super().__init__()
         self.log: list[Sent] = []
+        self.previews: list[list[Rect]] = []  # the outlines of rectangles being dragged
 
-    def send(self, image_png: bytes | None, heat_png: bytes | None, opacity: float) -> None:
-        super().send(image_png, heat_png, opacity)
-        self.log.append(Sent(time.perf_counter(), image_png, heat_png, float(opacity)))
+    def preview(self, outline: list[Rect]) -> None:
+        super().preview(outline)
+        self.previews.append(list(outline))
+
+    def send(self, image_png: bytes | None, heat_png: bytes | None, opacity: float,
+             outline: list[Rect] | None = None) -> None:
+        super().send(image_png, heat_png, opacity, outline)
+        self.log.append(Sent(time.perf_counter(), image_png, heat_png, float(opacity),
+                             outline=list(outline or [])))
 
     def redraw(self) -> None:
         super().redraw()
-        self.log.append(Sent(time.perf_counter(), None, None, self._opacity, redraw=True))
+        self.log.append(Sent(time.perf_counter(), None, None, self._opacity, redraw=True,
+                             outline=list(self._outline)))

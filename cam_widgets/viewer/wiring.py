@@ -10,12 +10,15 @@ import ipywidgets as widgets
 
 from cam_widgets.viewer import controls
 from cam_widgets.viewer.controls import Binding, ignore, same
+from cam_widgets.viewer.drawing import RegionDrawing
 from cam_widgets.viewer.explainer import Explanation
+from cam_widgets.viewer.labels import layer_size
 from cam_widgets.viewer.layout import Layout
 from cam_widgets.viewer.method_options import MethodOptions
 from cam_widgets.viewer.painter import Painter
 from cam_widgets.viewer.pictures import Pictures
 from cam_widgets.viewer.prefetch import Prefetcher, likely_next
+from cam_widgets.viewer.regions import DenseOutput
 from cam_widgets.viewer.session import Session
 from cam_widgets.viewer.transport import CanvasTransport
 from cam_widgets.viewer.words import Words
@@ -32,12 +35,17 @@ class Wiring:
         self.main_layers = kernel.main_layers(viewer.model)
         self.layers = self.main_layers  # what the layer menu lists now
         self.inputs = _model_inputs(viewer.model)
-        self.n_classes = _output_classes(viewer.model)
+        self.dense = _dense_output(viewer.model)  # a segmentation model's output, or None
+        self.n_classes = self.dense.classes if self.dense else _output_classes(viewer.model)
         self.painter = Painter(transport)
         self.pictures = Pictures(self)
         self.prefetcher, self._prefetch = Prefetcher(), prefetch
         self.session = Session(kernel, viewer.model, self.painter, lambda: viewer.settings,
-                               self._done, self._failed, self._busy, cache_size)
+                               self._done, self._failed, self._busy, cache_size, self.dense)
+        self.drawing = RegionDrawing(
+            viewer, transport, self._shown_size,
+            lambda: self.painter.frame.outline_rects() if self.painter.frame else [],
+            self.dense is not None)
         self.controls = controls.build()
         self.words = Words(self)
         self.follow = widgets.Checkbox(viewer.target is None, indent=False,
@@ -52,7 +60,8 @@ class Wiring:
         self.layout = Layout(transport, controls.groups(self.controls, {
             "guided": [self.method_options.box],
             "depth": [self.depth_label, self.all_layers_box],
-            "target": [self.words.top5, self.follow]}), lambda: self.pictures.png())
+            "target": [self.words.top5, self.follow, self.drawing.box]}),
+            lambda: self.pictures.png())
         self.class_label, self.caption = self.layout.class_label, self.layout.caption
         self.status, self.error_box = self.layout.status, self.layout.error_box
         self.download, self.top5_buttons = self.layout.download, self.words.buttons
@@ -77,7 +86,7 @@ class Wiring:
 
     def _fill_layers(self) -> None:
         c = self.controls
-        c["layer"].options = [(f"{i.path} · {'×'.join(map(str, i.output_shape[1:3]))}", i.path)
+        c["layer"].options = [(f"{i.path} · {layer_size(i)}", i.path)
                               for i in self.layers]
         c["depth"].max = max(len(self.layers) - 1, 0)
 
@@ -127,13 +136,14 @@ class Wiring:
         c["layer"].disabled = c["depth"].disabled = not method.uses_layer or not self.layers
         c["target"].disabled = callable(v.target) or self.n_classes is None
         self.follow.disabled = callable(v.target)
+        self.drawing.refresh(v.target)
         for binding in self.bindings:
             binding.show(getattr(v, binding.setting))
         self.method_options.show()
         paths = self.paths()
         if v.layer in paths:
             at = paths.index(v.layer)
-            size = "×".join(map(str, self.layers[at].output_shape[1:3]))
+            size = layer_size(self.layers[at])
             self.depth_label.value = (f"<small>depth {at + 1} of {len(paths)}: "
                                       f"{html.escape(str(v.layer))} · {size}</small>")
 
@@ -144,6 +154,8 @@ class Wiring:
         v = self.viewer
         if name == "image_index" and not callable(v.target) and self.follow.value:
             self._adjust(target=None)
+        if name == "image_index" and v.region is not None:
+            self._adjust(region=None)  # a drawn region belongs to its image
         if name == "method" and v.options:
             self._adjust(options={})  # options belong to the method they were given for
         self.refresh_controls()
@@ -175,7 +187,7 @@ class Wiring:
         c.max = max(len(images) - 1, 0)
         c.layout.display = None if len(images) > 1 else "none"
         self._adjust(image_index=0, target=v.target if callable(v.target) or not self.follow.value
-                     else None)
+                     else None, region=None)
         self.refresh_controls()
         self.session.scheduler.request()
 
@@ -236,6 +248,10 @@ class Wiring:
         if busy:
             self.status.value = f"computing {html.escape(self.words.describe())} …"
 
+    def _shown_size(self) -> tuple[int, int] | None:
+        image = self.session.shown_image
+        return None if image is None else image.shape[:2]
+
     def flush(self) -> None:
         self.session.scheduler.flush()
         self.pictures.flush()
@@ -248,6 +264,20 @@ def _model_inputs(model: Any) -> list[tuple[str, tuple, int | None]]:
         return [("input", (), None)]
     return [(getattr(r, "name", f"input_{i}"), tuple(r.shape), r.shape[-1])
             for i, r in enumerate(refs)] or [("input", (), None)]
+
+
+def _dense_output(model: Any) -> DenseOutput | None:
+    """A segmentation output's class count and size (`kernel.segmentation`), or None."""
+    from cam_widgets.kernel.segmentation import is_dense_output
+
+    try:
+        if not is_dense_output(model):
+            return None
+    except (AttributeError, ValueError):
+        return None
+    shape = tuple(model.outputs[0].shape)
+    return DenseOutput(int(shape[3]) if len(shape) == 4 and shape[3] is not None else 1,
+                       (shape[1], shape[2]))
 
 
 def _output_classes(model: Any) -> int | None:

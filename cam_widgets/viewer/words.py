@@ -12,7 +12,7 @@ import numpy as np
 
 from cam_widgets.viewer.compose import format_value
 from cam_widgets.viewer.explainer import Explanation
-from cam_widgets.viewer.labels import looks_like_probabilities, method_caption
+from cam_widgets.viewer.labels import layer_size, looks_like_probabilities, method_caption
 
 _INDEX = re.compile(r"\((\d+)\)\s*$|^\s*(\d+)\s*$")
 
@@ -75,9 +75,11 @@ class Words:
             parts.append(f"target {getattr(s.target, '__name__', 'callable')}")
         elif s.target is not None:
             parts.append(self.named(s.target))
+        if self.wiring.dense is not None and not callable(s.target):
+            parts.append(region_words(s.region))
         if method.uses_layer and s.layer is not None:
-            sizes = {i.path: i.output_shape[1:3] for i in self.wiring.all_layers}
-            size = "×".join(map(str, sizes.get(s.layer, ())))
+            sizes = {i.path: layer_size(i) for i in self.wiring.all_layers}
+            size = sizes.get(s.layer, "")
             parts.append(f"layer {s.layer}" + (f" ({size})" if size else ""))
         return " · ".join(parts)
 
@@ -109,6 +111,8 @@ class Words:
         text = f"score {format_value(e.score)}"
         if e.predictions is not None and 0 <= e.target < e.predictions.shape[-1]:
             label = "p" if looks_like_probabilities(e.predictions) else "output"
+            if self.wiring.dense is not None:
+                label = "pixel share"
             text += f" · {label} {format_value(float(e.predictions[e.target]))}"
         return text
 
@@ -141,3 +145,11 @@ class Words:
             first = f"{self.named(e.target)} · {self._score_text(e)}"
         method = self.wiring.kernel.get_method(s.method)
         return [first, self.describe(e), method_caption(method, e.signed)]
+
+
+def region_words(region: tuple[int, int, int, int] | None) -> str:
+    """Where a segmentation class is explained: its predicted pixels or a drawn region."""
+    if region is None:
+        return "over its predicted region"
+    x0, y0, x1, y1 = region
+    return f"over region x {x0}-{x1}, y {y0}-{y1}"

@@ -55,3 +55,26 @@ def test_a_nested_backbone_contributes_its_output():
     model = keras.Model(outer_in, keras.layers.Dense(3)(keras.layers.Flatten()(z)))
     # no activation anywhere: only the backbone's output and the model's last layer
     assert _paths(model) == ["backbone/b", "adapter"]
+
+
+def test_token_models_list_their_merges_up_to_the_default_token_layer():
+    from tests.kernel.vit_models import TinyViT
+
+    # a pooled head reads every token of the last block: its merges up to that output
+    # (the final normalisation after it only rescales each token: left out)
+    pooled = main_layers(TinyViT("mean").model)
+    assert [i.path for i in pooled] == ["block0_add_1", "block0_add_2", "block1_add_1",
+                                         "block1_add_2"]
+    assert {i.grid for i in pooled} == {(4, 4)}
+    # a class-token head: the patch tokens of later layers get no gradient, so the menu
+    # ends at the input of the last attention (the kernel's default token layer)
+    assert _paths(TinyViT("token").model) == ["block0_add_1", "block0_add_2", "block1_ln_1"]
+
+
+def test_segmentation_model_lists_its_bottleneck():
+    from tests.kernel.vit_models import tiny_unet
+
+    # the activation before the pool, the pool, the merge, the last layer, and the
+    # kernel's default layer for a dense output: the bottleneck "mid" (an activation
+    # followed by an upsampling, which the rule alone would leave out)
+    assert _paths(tiny_unet()) == ["enc", "down", "mid", "merge", "seg"]
