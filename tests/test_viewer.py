@@ -756,7 +756,7 @@ def test_method_options_come_from_the_methods_declaration(model, images, kernel,
     assert viewer.layout.widget is viewer.widget and not viewer.method_options.controls
     viewer.method = "smoothgrad"
     controls = viewer.method_options.controls
-    assert list(controls) == ["n_samples", "noise_level", "seed"]
+    assert list(controls) == ["n_samples", "noise_level", "seed", "chunk_size"]
     assert (controls["n_samples"].value, controls["n_samples"].min) == (25, 1)
     assert "noise std" in controls["noise_level"].tooltip
     controls["n_samples"].value = 3  # the control sets the trait, and the kernel gets it
@@ -783,3 +783,19 @@ def test_the_transport_forwards_mouse_events_on_the_image(model, images, kernel,
     viewer.transport.mouse("down", 3.0, 4.5)
     viewer.transport.mouse("up", 1.0, 1.0)  # nobody listens: nothing happens
     assert seen == [(3.0, 4.5)]
+
+
+def test_an_option_that_may_be_none_is_a_text_box(model, images, kernel, wire):
+    viewer = CamViewer(model, prefetch=False)
+    viewer.show(images[0])
+    viewer.method = "scorecam"
+    every_channel = viewer.current_map.copy()
+    box = viewer.method_options.controls["max_channels"]  # default None: all channels
+    assert box.value == "" and box.placeholder == "none"
+    box.value = "3"
+    assert viewer.options == {"max_channels": 3} and kernel.calls[-1]["max_channels"] == 3
+    box.value = " "  # empty again: back to the default, all channels (from the cache)
+    assert viewer.options == {}
+    np.testing.assert_array_equal(viewer.current_map, every_channel)
+    viewer.options = {"max_channels": 5}  # code moves the box
+    assert box.value == "5"

@@ -1,6 +1,7 @@
 """Controls for the chosen method's declared options (`Method.options`), built from the
 declaration: a number box bounded by the option's limits, a menu for choices, a checkbox
-for a flag. They set the viewer's `options` trait (only values that differ from the
+for a flag, and a text box for a number that may be left empty (None, e.g. "all
+channels"). They set the viewer's `options` trait (only values that differ from the
 default), so code and controls take the same path."""
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ def _control(option: Any) -> widgets.ValueWidget:
     kinds = option.kind if isinstance(option.kind, tuple) else (option.kind,)
     common = dict(description=option.name, tooltip=option.doc, style=_STYLE,
                   layout=widgets.Layout(width="100%", min_width="0"))
+    if option.none_ok and option.choices is None:
+        return widgets.Text(value=_shown(option, option.default), placeholder="none", **common)
     if option.choices is not None:
         return widgets.Dropdown(options=list(option.choices), value=option.default, **common)
     if bool in kinds:
@@ -26,6 +29,27 @@ def _control(option: Any) -> widgets.ValueWidget:
     if int in kinds and float not in kinds:
         return widgets.BoundedIntText(value=option.default, **limits, **common)
     return widgets.BoundedFloatText(value=option.default, step=0.05, **limits, **common)
+
+
+def _shown(option: Any, value: Any) -> Any:
+    """The value as the option's control holds it (empty text for None)."""
+    if option.none_ok and option.choices is None:
+        return "" if value is None else str(value)
+    return value
+
+
+def _given(option: Any, value: Any) -> Any:
+    """The option's value from its control's (a number or None from a text box)."""
+    if not (option.none_ok and option.choices is None):
+        return value
+    text = str(value).strip()
+    if not text or text.lower() == "none":
+        return None
+    kinds = option.kind if isinstance(option.kind, tuple) else (option.kind,)
+    try:
+        return int(text) if int in kinds and float not in kinds else float(text)
+    except ValueError:
+        return text  # the option's own check names what is allowed
 
 
 class MethodOptions:
@@ -51,8 +75,8 @@ class MethodOptions:
         self._quiet = True
         try:
             for option in method.options:
-                self.controls[option.name].value = self.viewer.options.get(
-                    option.name, option.default)
+                self.controls[option.name].value = _shown(
+                    option, self.viewer.options.get(option.name, option.default))
         finally:
             self._quiet = False
 
@@ -60,6 +84,7 @@ class MethodOptions:
         if self._quiet:
             return
         method = self.kernel.get_method(self.viewer.method)
+        value = _given(method.option(name), value)
         options = dict(self.viewer.options)
         if value == method.option(name).default:
             options.pop(name, None)
