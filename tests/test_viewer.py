@@ -55,6 +55,7 @@ class CountingKernel:
             real.method_names,
             real.get_method,
         )
+        self.class_count, self.predicted_classes = real.class_count, real.predicted_classes
         self.delay = delay
         self.calls: list[dict] = []
         self.running = 0
@@ -799,3 +800,23 @@ def test_an_option_that_may_be_none_is_a_text_box(model, images, kernel, wire):
     np.testing.assert_array_equal(viewer.current_map, every_channel)
     viewer.options = {"max_channels": 5}  # code moves the box
     assert box.value == "5"
+
+
+def test_images_and_classes_follow_the_kernels_rules(kernel, wire):
+    """The viewer reads images and counts classes as `explain` does (one home each in the
+    kernel): a (B, H, W) array is a batch for a 1-channel model, and a binary sigmoid
+    head has the two classes 0 and 1."""
+    keras.utils.set_random_seed(2)
+    inputs = keras.Input((8, 8, 1))
+    x = keras.layers.Conv2D(2, 3, activation="relu", name="conv")(inputs)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    binary = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(x))
+    viewer = CamViewer(binary, prefetch=False)
+    grey = np.random.default_rng(1).random((3, 8, 8)).astype(np.float32)
+    viewer.show(grey)
+    assert viewer.controls["image"].max == 2  # three images, not one (8, 8, 8) picture
+    assert len(viewer.controls["target"].options) == 2  # classes 0 and 1 in the picker
+    assert viewer.target == 1  # p = 0.63: the positive class is the predicted one
+    viewer.target = 0  # the negative class: minus the logit
+    expected = _REAL_KERNEL().explain(binary, grey[:1, ..., None], target=0).maps[0]
+    np.testing.assert_allclose(viewer.current_map, expected, atol=1e-5)

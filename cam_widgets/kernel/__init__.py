@@ -2,7 +2,8 @@
 
 Besides `explain`, the viewer reads these one homes of shared knowledge: `class_count`
 (how many classes an int target can name), `split_images` / `load_image` (the
-one-image-or-batch rule and image loading), `looks_like_probabilities`.
+one-image-or-batch rule and image loading), `looks_like_probabilities`,
+`predicted_classes` (the class `target=None` explains).
 """
 from cam_widgets._tf_startup import import_tensorflow
 
@@ -13,8 +14,9 @@ from cam_widgets.kernel.guided import GuidedCoverage  # noqa: E402
 from cam_widgets.kernel.inputs import load_image, split_images  # noqa: E402
 from cam_widgets.kernel.layers import LayerInfo, list_layers  # noqa: E402
 from cam_widgets.kernel.segmentation import SegmentationTarget  # noqa: E402
-from cam_widgets.kernel.targets import class_count, looks_like_probabilities  # noqa: E402
+from cam_widgets.kernel.targets import (  # noqa: E402
+    class_count, looks_like_probabilities, predicted_classes)
 
 __all__ = ["ExplainResult", "GuidedCoverage", "LayerInfo", "SegmentationTarget",
            "class_count", "explain", "explain_dataset", "list_layers", "load_image",
-           "looks_like_probabilities", "split_images"]
+           "looks_like_probabilities", "predicted_classes", "split_images"]

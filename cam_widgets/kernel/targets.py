@@ -50,6 +50,15 @@ def class_count(model: keras.Model) -> int | None:
     return 2 if sigmoid_head(model) else int(shapes[0][-1])
 
 
+def predicted_classes(model: keras.Model, predictions: np.ndarray) -> np.ndarray:
+    """The class `target=None` explains, per row of the model's output: the argmax, or
+    for a binary sigmoid head (B, 1) 1 where p >= 0.5 and 0 below."""
+    rows = np.asarray(predictions).reshape(len(predictions), -1)
+    if rows.shape[1] == 1 and sigmoid_head(model):
+        return (rows[:, 0] >= 0.5).astype(np.int64)
+    return rows.argmax(axis=1).astype(np.int64)
+
+
 def looks_like_probabilities(values: np.ndarray) -> bool:
     """True when every row of a (B, K) output, K > 1, lies in [0, 1] and sums to 1."""
     rows = np.asarray(values, np.float64)

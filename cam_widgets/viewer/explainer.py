@@ -84,7 +84,10 @@ class Explainer:
         if s.layer is None and s.input_index in self._default_layer:
             s = replace(s, layer=self._default_layer[s.input_index])
         if s.target is None and s.image_index in self.predictions:
-            s = replace(s, target=int(np.argmax(self.predictions[s.image_index])))
+            predictions = self.predictions[s.image_index]
+            top = (int(np.argmax(predictions)) if self.dense is not None  # pixel shares
+                   else int(self.kernel.predicted_classes(self.model, predictions[None])[0]))
+            s = replace(s, target=top)
         return s
 
     def cached(self, s: Settings) -> Explanation | None:

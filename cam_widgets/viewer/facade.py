@@ -34,12 +34,13 @@ class SettingError(TraitError, ValueError):
 
 def load_kernel() -> SimpleNamespace:
     """The kernel functions the viewer calls (one place, so tests can wrap them)."""
-    from cam_widgets.kernel import explain, list_layers
+    from cam_widgets.kernel import class_count, explain, list_layers, predicted_classes
     from cam_widgets.kernel.layer_choice import main_layers
     from cam_widgets.kernel.methods import get_method, method_names
 
     return SimpleNamespace(explain=explain, list_layers=list_layers, main_layers=main_layers,
-                           method_names=method_names, get_method=get_method)
+                           method_names=method_names, get_method=get_method,
+                           class_count=class_count, predicted_classes=predicted_classes)
 
 
 class CamViewer(HasTraits):

@@ -92,5 +92,3 @@ def probability_text(value: float) -> str:
     return format_value(float(value))
 
 
-def looks_like_probabilities(values: np.ndarray) -> bool:
-    return bool(values.min() >= 0.0 and values.max() <= 1.0 and abs(values.sum() - 1.0) < 1e-3)

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from cam_widgets import render
+from cam_widgets.kernel.inputs import load_image, split_images
 
 #: What each setting changes: "recompute" asks the kernel for a new map, "repaint" only
 #: redraws the map already computed.
@@ -82,24 +83,6 @@ class LRU:
         return key in self._items
 
 
-def split_images(images: Any) -> list[Any]:
-    """One input's `show()` argument -> a list of single images.
-
-    A list or tuple is a list of images; a 4-D array (or tensor) a batch; a 3-D array whose
-    last axis is not 1, 3 or 4 a batch of grey images; anything else one image (which the
-    loader may still reject, with a message, when it is shown).
-    """
-    if hasattr(images, "numpy") and not isinstance(images, np.ndarray):
-        images = images.numpy()  # a tf.Tensor
-    if isinstance(images, (list, tuple)):
-        return list(images)
-    if isinstance(images, np.ndarray) and (
-        images.ndim == 4 or (images.ndim == 3 and images.shape[-1] not in (1, 3, 4))
-    ):
-        return list(images)
-    return [images]
-
-
 class ImageSet:
     """The images of one `show()`: raw arrays per input, display RGB, preprocessed inputs.
 
@@ -123,14 +106,15 @@ class ImageSet:
                     f"this model has {n_inputs} inputs: pass show() a list with one image "
                     f"(or one batch) per input, got {type(images).__name__}"
                 )
-            per_input = [split_images(x) for x in images]
+            per_input = [split_images(x, channels)
+                         for x, channels in zip(images, input_channels)]
             counts = {len(items) for items in per_input}
             if len(counts) != 1:
                 raise ValueError(
                     f"every input needs as many images; got {[len(i) for i in per_input]}"
                 )
         else:
-            per_input = [split_images(images)]
+            per_input = [split_images(images, input_channels[0])]
         if not per_input[0]:
             raise ValueError("show() got no images")
         self._per_input = per_input
@@ -154,9 +138,7 @@ class ImageSet:
         array = self._raw.get(key)
         if array is None:
             item = self._per_input[input_index][index]
-            mode = {1: "L", 4: "RGBA"}.get(self._channels[input_index] or 3, "RGB")
-            array = render.load_image(item, mode=mode)
-            array = array[..., None] if array.ndim == 2 else array
+            array = load_image(item, self._channels[input_index])
             self._raw.put(key, array)
         return array
 

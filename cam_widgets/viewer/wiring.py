@@ -36,7 +36,7 @@ class Wiring:
         self.layers = self.main_layers  # what the layer menu lists now
         self.inputs = _model_inputs(viewer.model)
         self.dense = _dense_output(viewer.model)  # a segmentation model's output, or None
-        self.n_classes = self.dense.classes if self.dense else _output_classes(viewer.model)
+        self.n_classes = self.dense.classes if self.dense else _class_count(kernel, viewer.model)
         self.painter = Painter(transport)
         self.pictures = Pictures(self)
         self.prefetcher, self._prefetch = Prefetcher(), prefetch
@@ -280,14 +280,12 @@ def _dense_output(model: Any) -> DenseOutput | None:
                        (shape[1], shape[2]))
 
 
-def _output_classes(model: Any) -> int | None:
+def _class_count(kernel: Any, model: Any) -> int | None:
+    """How many classes an int target can name (`kernel.class_count`), None if unknown."""
     try:
-        outputs = list(model.outputs)
-    except (AttributeError, ValueError):
+        return kernel.class_count(model)
+    except ValueError:  # a model the kernel cannot read: its own error comes on explain
         return None
-    if len(outputs) == 1 and len(outputs[0].shape) == 2:
-        return outputs[0].shape[-1]
-    return None
 
 
 __all__ = ["Wiring"]

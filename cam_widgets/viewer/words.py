@@ -12,7 +12,8 @@ import numpy as np
 
 from cam_widgets.viewer.compose import format_value
 from cam_widgets.viewer.explainer import Explanation
-from cam_widgets.viewer.labels import layer_size, looks_like_probabilities, method_caption
+from cam_widgets.kernel.targets import looks_like_probabilities
+from cam_widgets.viewer.labels import layer_size, method_caption
 
 _INDEX = re.compile(r"\((\d+)\)\s*$|^\s*(\d+)\s*$")
 
@@ -110,7 +111,7 @@ class Words:
     def _score_text(self, e: Explanation) -> str:
         text = f"score {format_value(e.score)}"
         if e.predictions is not None and 0 <= e.target < e.predictions.shape[-1]:
-            label = "p" if looks_like_probabilities(e.predictions) else "output"
+            label = "p" if looks_like_probabilities(e.predictions[None]) else "output"
             if self.wiring.dense is not None:
                 label = "pixel share"
             text += f" · {label} {format_value(float(e.predictions[e.target]))}"
