@@ -28,7 +28,6 @@ __all__ = [
     "load_image",
     "to_rgb8",
     "to_rgba8",
-    "normalize",
     "resize",
     "colorize",
     "blend",
@@ -119,25 +118,6 @@ def to_rgba8(rgb: np.ndarray, alpha: int = 255) -> np.ndarray:
     out[..., :3] = rgb[..., :3]
     out[..., 3] = alpha
     return out
-
-
-def normalize(attribution: np.ndarray, relu: bool = False) -> np.ndarray:
-    """Min-max scale a 2-D map to float32 [0, 1].
-
-    ``relu=True`` clips negative values first (Grad-CAM's ReLU, for display only).
-    A constant map gives zeros; NaN and infinities become 0.
-    """
-    values = np.nan_to_num(
-        np.asarray(attribution, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0
-    )
-    if values.ndim != 2:
-        raise ValueError(f"an attribution map must be 2-D (H, W), got shape {values.shape}")
-    if relu:
-        values = np.maximum(values, 0.0)
-    low, high = float(values.min()), float(values.max())
-    if high <= low:
-        return np.zeros_like(values)
-    return (values - low) / (high - low)
 
 
 def resize(

@@ -72,20 +72,6 @@ def test_load_image_reads_paths_and_pil(tmp_path):
 
 
 # ------------------------------------------------------------------ maps
-def test_normalize():
-    np.testing.assert_allclose(
-        render.normalize(np.array([[2.0, 4.0], [6.0, 3.0]])), [[0.0, 0.5], [1.0, 0.25]]
-    )
-    assert (render.normalize(np.full((3, 3), 5.0)) == 0).all()
-    out = render.normalize(np.array([[np.nan, 1.0], [np.inf, 3.0]]))
-    assert np.isfinite(out).all() and out.max() == 1.0 and out.dtype == np.float32
-    np.testing.assert_allclose(
-        render.normalize(np.array([[-2.0, 0.0, 2.0]]), relu=True), [[0.0, 0.0, 1.0]]
-    )
-    with pytest.raises(ValueError, match="2-D"):
-        render.normalize(np.zeros((1, 2, 2)))
-
-
 def test_resize_float_and_exact_when_same_size():
     m = np.random.default_rng(1).random((7, 7)).astype(np.float32)
     assert render.resize(m, (7, 7)) is m
