@@ -54,15 +54,19 @@ class CamViewer(HasTraits):
     preprocess : callable, optional: (1, H, W, C) raw image -> the model's input.
     layer, method, target, guided, opacity, colormap, scale, input_index :
         the starting settings (traits of the same names; see `Settings`).
+    max_display : int
+        longest side of the image as shown.
+    cache_size : int
+        maps kept.
+    prefetch : bool, optional
+        pre-trace the next likely actions in the background after each new map (None:
+        only in a notebook, i.e. with a running event loop).
 
     A segmentation model (one dense output (B, H, W, K) or (B, H, W)) explains the chosen
     class over the pixels predicted as it (`SegmentationTarget`); the `region` trait,
     ``(x0, y0, x1, y1)`` in pixels of the image as shown (ends excluded), or a rectangle
     dragged on the image panel, explains that region only; None returns to the predicted
     region.
-    max_display : longest side of the image as shown; cache_size : maps kept.
-    prefetch : pre-trace the next likely actions in the background after each new map
-        (None: only in a notebook, i.e. with a running event loop).
     """
 
     transport_class: type[CanvasTransport] = CanvasTransport  # tests swap in a recorder
