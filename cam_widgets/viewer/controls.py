@@ -24,7 +24,10 @@ def _full() -> widgets.Layout:
     return widgets.Layout(width="auto", min_width="0")
 
 
-_STYLE = {"description_width": "92px"}
+#: label column of every control, method options included: wide enough for the longest
+#: option name ("max_channels", "discard_ratio") in the Jupyter UI font
+LABEL_STYLE = {"description_width": "108px"}
+_STYLE = LABEL_STYLE
 WHAT, HOW = "what to explain", "how to show it"
 
 

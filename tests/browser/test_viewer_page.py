@@ -188,9 +188,17 @@ def test_notebook7_page_at_900px_has_no_horizontal_scroll(
     panels = kernel_array(page, "v.panels()")
     wait_for_pixels(canvases, lambda px: np.array_equal(px[:, :128], panels[:, :128]))
     got = widths(page)
-    (shots.folder / "widths.json").write_text(json.dumps({"notebook 7, 900": got}))
     shots.take(page, "notebook7-900", show=canvases.first)
     shots.take(page, "notebook7-900-controls",
                show=widget.locator(".cam-widgets-view .widget-inline-hbox").last)
+    # a method with options adds a dropdown and text boxes to the controls
+    kernel_exec(page, "v.method = 'scorecam'; v.flush()")
+    max_channels = widget.locator(".widget-text", has_text="max_channels")
+    max_channels.wait_for()
+    options = widths(page)
+    shots.take(page, "notebook7-900-scorecam-options", show=max_channels)
+    (shots.folder / "widths.json").write_text(json.dumps(
+        {"notebook 7, 900": got, "notebook 7, 900, scorecam options": options}))
     assert got["view"] <= got["area"] and not got["scrolled"], got
+    assert options["view"] <= options["area"] and not options["scrolled"], options
     console_log.assert_clean()
