@@ -18,11 +18,16 @@ from cam_widgets import render
 from cam_widgets.viewer.compose import AUTO
 
 def _full() -> widgets.Layout:
-    """A fresh full-width layout (a Layout shared by two widgets would hide both)."""
-    return widgets.Layout(width="100%", min_width="0")
+    """A fresh full-width layout (a Layout shared by two widgets would hide both). Width
+    "auto" stretches the control to its column inside its margins ("100%" plus the
+    margins would make the column scroll sideways)."""
+    return widgets.Layout(width="auto", min_width="0")
 
 
-_STYLE = {"description_width": "92px"}
+#: label column of every control, method options included: wide enough for the longest
+#: option name ("max_channels", "discard_ratio") in the Jupyter UI font
+LABEL_STYLE = {"description_width": "108px"}
+_STYLE = LABEL_STYLE
 WHAT, HOW = "what to explain", "how to show it"
 
 

@@ -20,6 +20,7 @@ _CSS = f"""<style>
 .cam-widgets-view {{ max-width: 100%; box-sizing: border-box; overflow: hidden; }}
 .cam-widgets-panel canvas, .cam-widgets-panel img {{ width: 100% !important;
   height: auto !important; max-width: 100%; }}
+.cam-widgets-panel > .jupyter-widgets {{ margin-left: 0; margin-right: 0; }}
 .{_PIXELATED} canvas {{ image-rendering: pixelated; }}
 .{_BUSY} {{ opacity: 0.3; transition: opacity 0.15s; }}
 .cam-widgets-view .widget-html-content {{ white-space: normal; overflow-wrap: anywhere;

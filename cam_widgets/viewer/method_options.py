@@ -10,13 +10,13 @@ from typing import Any
 
 import ipywidgets as widgets
 
-_STYLE = {"description_width": "92px"}
+from cam_widgets.viewer.controls import LABEL_STYLE as _STYLE
 
 
 def _control(option: Any) -> widgets.ValueWidget:
     kinds = option.kind if isinstance(option.kind, tuple) else (option.kind,)
     common = dict(description=option.name, tooltip=option.doc, style=_STYLE,
-                  layout=widgets.Layout(width="100%", min_width="0"))
+                  layout=widgets.Layout(width="auto", min_width="0"))
     if option.none_ok and option.choices is None:
         return widgets.Text(value=_shown(option, option.default), placeholder="none", **common)
     if option.choices is not None:

@@ -1,4 +1,4 @@
-"""Fixtures for real-browser tests: JupyterLab, Voila and headless Chromium.
+"""Fixtures for real-browser tests: JupyterLab, Notebook 7, Voila and headless Chromium.
 
 Servers and the browser are started once per session and only when a test asks for them;
 every test gets a fresh browser context, a console-error log and a screenshot folder
@@ -17,7 +17,8 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from harness import (CHROMIUM, CHROMIUM_ARGS, ConsoleLog, Server, Shots, jupyter_env,
-                     lab_argv, shutdown_kernels, start_server, stop_server, voila_argv)
+                     lab_argv, notebook_argv, shutdown_kernels, start_server, stop_server,
+                     voila_argv)
 
 HERE = Path(__file__).parent
 ARTIFACTS = HERE / "artifacts"
@@ -63,6 +64,11 @@ def lab_server(jupyter_vars: dict[str, str], jupyter_base: Path) -> Iterator[Ser
 
 
 @pytest.fixture(scope="session")
+def notebook_server(jupyter_vars: dict[str, str], jupyter_base: Path) -> Iterator[Server]:
+    yield from _serve("notebook", notebook_argv, jupyter_vars, jupyter_base, "/api/status")
+
+
+@pytest.fixture(scope="session")
 def voila_server(jupyter_vars: dict[str, str], jupyter_base: Path) -> Iterator[Server]:
     yield from _serve("voila", voila_argv, jupyter_vars, jupyter_base, "/")
 
@@ -72,6 +78,13 @@ def lab(lab_server: Server) -> Iterator[Server]:
     """The Lab server, with every kernel this test started shut down afterwards."""
     yield lab_server
     shutdown_kernels(lab_server)
+
+
+@pytest.fixture
+def notebook(notebook_server: Server) -> Iterator[Server]:
+    """The Notebook 7 server, with every kernel this test started shut down afterwards."""
+    yield notebook_server
+    shutdown_kernels(notebook_server)
 
 
 @pytest.fixture(scope="module")

@@ -42,6 +42,8 @@ CHROMIUM_ARGS = [
 ]
 CANVAS = ".jp-OutputArea-output canvas"
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
+#: JupyterLab extensions that Voila must not load (see jupyter_env)
+VOILA_DENIED_EXTENSIONS = ["@jupyter-notebook/lab-extension"]
 Scope = Page | Locator
 
 
@@ -92,6 +94,14 @@ def jupyter_env(base: Path) -> dict[str, str]:
                         "@jupyter-widgets" / "jupyterlab-manager" / "plugin.jupyterlab-settings")
     widgets_settings.parent.mkdir(parents=True, exist_ok=True)
     widgets_settings.write_text(json.dumps({"saveState": True}))
+    # Voila's pages load every federated JupyterLab extension found on JUPYTER_PATH.
+    # Notebook 7's (@jupyter-notebook/lab-extension, installed with `notebook`) needs
+    # shared modules that only Lab and Notebook provide (@jupyterlab/docregistry), so a
+    # Voila page logs a module federation error (RUNTIME-012) for it. Voila reads
+    # voila.json from the config dir; VoilaConfiguration is read by Voila only, so Lab
+    # and Notebook 7 keep the extension.
+    (dirs["JUPYTER_CONFIG_DIR"] / "voila.json").write_text(json.dumps({
+        "VoilaConfiguration": {"extension_denylist": VOILA_DENIED_EXTENSIONS}}))
     kernel_dir = dirs["JUPYTER_DATA_DIR"] / "kernels" / "python3"
     kernel_dir.mkdir(parents=True, exist_ok=True)
     (kernel_dir / "kernel.json").write_text(json.dumps({
@@ -121,6 +131,16 @@ def lab_argv(port: int, root: Path) -> list[str]:
             "--IdentityProvider.token=", "--ServerApp.password=",
             "--ServerApp.disable_check_xsrf=True",  # lets teardown DELETE kernels
             "--LabApp.expose_app_in_browser=True"]
+
+
+def notebook_argv(port: int, root: Path) -> list[str]:
+    """Jupyter Notebook 7 (the same notebook panel as JupyterLab, in a page of its own)."""
+    return [sys.executable, "-m", "notebook", "--no-browser", "--allow-root",
+            "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+            "--ServerApp.port_retries=0", f"--ServerApp.root_dir={root}",
+            "--IdentityProvider.token=", "--ServerApp.password=",
+            "--ServerApp.disable_check_xsrf=True",
+            "--JupyterNotebookApp.expose_app_in_browser=True"]
 
 
 def voila_argv(port: int, root: Path) -> list[str]:
