@@ -46,6 +46,12 @@ def load_kernel() -> SimpleNamespace:
 class CamViewer(HasTraits):
     """Interactive Grad-CAM (and friends) for a Keras image model, in Jupyter.
 
+    A segmentation model (one dense output (B, H, W, K) or (B, H, W)) explains the chosen
+    class over the pixels predicted as it (`SegmentationTarget`); the `region` trait,
+    ``(x0, y0, x1, y1)`` in pixels of the image as shown (ends excluded), or a rectangle
+    dragged on the image panel, explains that region only; None returns to the predicted
+    region.
+
     Parameters
     ----------
     model : keras.Model
@@ -61,12 +67,6 @@ class CamViewer(HasTraits):
     prefetch : bool, optional
         pre-trace the next likely actions in the background after each new map (None:
         only in a notebook, i.e. with a running event loop).
-
-    A segmentation model (one dense output (B, H, W, K) or (B, H, W)) explains the chosen
-    class over the pixels predicted as it (`SegmentationTarget`); the `region` trait,
-    ``(x0, y0, x1, y1)`` in pixels of the image as shown (ends excluded), or a rectangle
-    dragged on the image panel, explains that region only; None returns to the predicted
-    region.
     """
 
     transport_class: type[CanvasTransport] = CanvasTransport  # tests swap in a recorder
