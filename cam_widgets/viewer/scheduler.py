@@ -68,16 +68,23 @@ class LatestWins:
         self._scheduled = False
         if self._running or not self._dirty:
             return
-        self._dirty = False
-        prepared = self._prepare()
+        prepared = self._start()
         if prepared is None:
             return
         token, job = prepared
-        self.runs += 1
-        self._busy(True)
         future = executor().submit(job)
         self._running = (token, future)
         future.add_done_callback(lambda f: loop.call_soon_threadsafe(self._done, token, f))
+
+    def _start(self) -> tuple[Any, Callable[[], Any]] | None:
+        """Take the pending request: `prepare()`'s (token, job), counted and shown as
+        busy, or None when `prepare()` settled it itself."""
+        self._dirty = False
+        prepared = self._prepare()
+        if prepared is not None:
+            self.runs += 1
+            self._busy(True)
+        return prepared
 
     def _done(self, token: Any, future: Future) -> None:
         if self._running is None or self._running[1] is not future:
@@ -98,24 +105,12 @@ class LatestWins:
         if self._running is not None:
             token, future = self._running
             self._running = None
-            try:
-                result, error = future.result(), None
-            except Exception as e:  # the job's own error, applied like any other
-                result, error = None, e
-            self._finish(token, result, error)
+            self._finish(token, *_outcome(future.result))
         while self._dirty:
-            self._dirty = False
-            prepared = self._prepare()
-            if prepared is None:
-                continue
-            token, job = prepared
-            self.runs += 1
-            self._busy(True)
-            try:
-                result, error = job(), None
-            except Exception as e:
-                result, error = None, e
-            self._finish(token, result, error)
+            prepared = self._start()
+            if prepared is not None:
+                token, job = prepared
+                self._finish(token, *_outcome(job))
         self._busy(False)
 
     async def wait(self, timeout: float = 60.0) -> None:
@@ -125,3 +120,12 @@ class LatestWins:
             if time.monotonic() > deadline:
                 raise TimeoutError("the viewer is still computing")
             await asyncio.sleep(0.002)
+
+
+def _outcome(call: Callable[[], Any]) -> tuple[Any, BaseException | None]:
+    """(what `call()` returned, None), or (None, the error it raised): a job's own error
+    is applied like any other result."""
+    try:
+        return call(), None
+    except Exception as e:
+        return None, e
