@@ -25,7 +25,7 @@ from cam_widgets.kernel.segmentation import (
     SegmentationTarget, default_dense_layer, is_dense_output, refuse_class_target, region_scores,
     segmentation_inputs)
 from cam_widgets.kernel.targets import (
-    PREDICTED, TargetSpec, check_class_output, class_count, class_indices,
+    PREDICTED, TargetSpec, check_class_output, class_count, class_indices, label_indices,
     looks_like_probabilities, output_shapes, squashes, target_key)
 from cam_widgets.kernel.token_layers import default_token_layer, grids_for
 from cam_widgets.kernel.tokens import check_token_grid
@@ -217,6 +217,12 @@ def explain(
     _check_channels_last(model)
     chosen_method = get_method(method)
     options = chosen_method.check_options(options)
+    if guided and not chosen_method.guided_variant:
+        raise ValueError(
+            f"Method {method!r} has no guided variant, so `guided=True` would be ignored. "
+            "Drop `guided`, or use it with 'saliency', 'smoothgrad' or a gradient-weighted "
+            "CAM ('gradcam', 'hirescam', ...)."
+        )
     batches = as_input_batches(model, images)
     if not 0 <= input_index < len(batches):
         raise ValueError(
@@ -495,9 +501,6 @@ def _explain_batches(model, dataset, method, target, **kwargs) -> Iterator[Expla
                     "target='label' needs a dataset of (images, labels) pairs; this one "
                     "yields images only."
                 )
-            labels = np.asarray(labels)
-            if labels.ndim == 2 and labels.shape[1] > 1:  # one-hot rows
-                labels = labels.argmax(axis=1)
-            batch_target = labels.reshape(-1).astype(np.int64)
+            batch_target = label_indices(labels)
         images = list(element) if n_inputs > 1 else element
         yield explain(model, images, method=method, target=batch_target, **kwargs)

@@ -72,9 +72,7 @@ class Probe:
         """Run the model on `inputs`; `replacements` (one per read layer) stand in for
         those layers' outputs, so only what comes after them is computed. `watch` (a
         tape's) is called on each read output as soon as it exists."""
-        model = self._model()
-        if model is None:
-            raise RuntimeError("The model of this probe no longer exists.")
+        model = self.model
         read: dict[int, tf.Tensor] = {}
         model_outputs: dict[int, tf.Tensor] = {}
         sigmoid_outputs: set[int] = set()  # final sigmoids kept

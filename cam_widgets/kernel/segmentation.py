@@ -25,6 +25,7 @@ import tensorflow as tf
 
 from cam_widgets.kernel.graph import LayerCall
 from cam_widgets.kernel.sublayers import all_calls
+from cam_widgets.kernel.targets import output_shapes
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,7 +80,7 @@ def segmentation_inputs(
     """(class index per image (B,), region (B, H, W) float32 or None), validated
     against the model's output."""
     if not is_dense_output(model):
-        shapes = [tuple(ref.shape) for ref in model.outputs]
+        shapes = output_shapes(model)
         raise ValueError(
             f"SegmentationTarget needs a model with one dense output (batch, height, "
             f"width, classes) or (batch, height, width); model {model.name!r} outputs "

@@ -50,6 +50,14 @@ def class_count(model: keras.Model) -> int | None:
     return 2 if sigmoid_head(model) else int(shapes[0][-1])
 
 
+def label_indices(labels: Any) -> np.ndarray:
+    """Class labels as int64 indices (B,): one-hot rows become their argmax."""
+    labels = np.asarray(labels)
+    if labels.ndim == 2 and labels.shape[1] > 1:  # one-hot rows
+        labels = labels.argmax(axis=1)
+    return labels.reshape(-1).astype(np.int64)
+
+
 def predicted_classes(model: keras.Model, predictions: np.ndarray) -> np.ndarray:
     """The class `target=None` explains, per row of the model's output: the argmax, or
     for a binary sigmoid head (B, 1) 1 where p >= 0.5 and 0 below."""

@@ -234,6 +234,7 @@ ERRORS = [
     ("integrated_gradients", dict(guided=True), ValueError, r"'integrated_gradients' has no guided variant"),
     ("occlusion", dict(guided=True), ValueError, r"'occlusion' has no guided variant"),
     ("eigencam", dict(guided=True), ValueError, r"'eigencam' has no guided variant"),
+    ("attention_rollout", dict(guided=True), ValueError, r"'attention_rollout' has no guided variant"),
     ("integrated_gradients", dict(steps=0), ValueError, r"'steps' of 'integrated_gradients' must be int in \[1, 100000\]; got 0"),
     ("integrated_gradients", dict(baseline="blurr"), ValueError, r"must be one of 'black', 'mean', 'blur' or str or an array; got 'blurr'\. Did you mean 'blur'\?"),
     ("integrated_gradients", dict(baseline=[0.0]), TypeError, r"'baseline' of 'integrated_gradients' must be .* an array; got \[0\.0\] \(list\)"),

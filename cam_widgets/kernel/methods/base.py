@@ -152,6 +152,7 @@ class Method(abc.ABC):
     uses_layer: ClassVar[bool]
     signed: ClassVar[bool] = False
     forces_guided: ClassVar[bool] = False
+    guided_variant: ClassVar[bool] = True  # False: `guided=True` is refused
     class_specific: ClassVar[bool] = True
     options: ClassVar[tuple[Option, ...]] = ()
 

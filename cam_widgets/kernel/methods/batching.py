@@ -59,13 +59,3 @@ def forward_scores(run: Run, inputs: list[tf.Tensor], indices: tf.Tensor,
         probabilities = tf.nn.softmax(given) if run.probe.logits else given
         return gather_scores(probabilities, indices)[0]
     return run.score(out, indices)[0]
-
-
-def refuse_guided(run: Run, name: str) -> None:
-    """A clear error for `guided=True` with a method that has no guided variant."""
-    if run.guided_probe is not None:
-        raise ValueError(
-            f"Method {name!r} has no guided variant, so `guided=True` would be ignored. "
-            "Drop `guided`, or use it with 'saliency', 'smoothgrad' or a gradient-weighted "
-            "CAM ('gradcam', 'hirescam', ...)."
-        )

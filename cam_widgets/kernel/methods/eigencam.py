@@ -4,7 +4,6 @@ from __future__ import annotations
 import tensorflow as tf
 
 from cam_widgets.kernel.methods.base import Attribution, Method, Run, scale_min_max, upsample
-from cam_widgets.kernel.methods.batching import refuse_guided
 
 
 def first_component(activations: tf.Tensor) -> tf.Tensor:
@@ -38,10 +37,10 @@ class EigenCAM(Method):
     paper = "Muhammad & Yeasin 2020"
     caption = "bright: locations along the layer's main direction of variation (any class)"
     uses_layer = True
+    guided_variant = False
     class_specific = False
 
     def compute(self, run: Run) -> Attribution:
-        refuse_guided(run, self.name)
         out = run.probe(run.inputs, run.replacements)
         scores, chosen = run.score(out)
         size = tf.shape(run.explained)[1:3]

@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from cam_widgets.kernel.methods.base import Attribution, Method, Option, Run, gradient_display
 from cam_widgets.kernel.methods.batching import (
-    chunked_sum, copies_per_pass, flat_copies, with_explained)
+    chunked_sum, copies_per_pass, flat_copies, tile_batch, with_explained)
 
 
 class Saliency(Method):
@@ -85,7 +85,7 @@ class SmoothGrad(Saliency):
                               fn_output_signature=tf.float32)
             noisy = images[None] + sigma[None] * noise  # (count, B, H, W, C), copy-major
             inputs = with_explained(run, flat_copies(noisy), count)
-            grads, *_ = run.input_gradients(probe, inputs, indices=tf.tile(chosen, [count]))
+            grads, *_ = run.input_gradients(probe, inputs, indices=tile_batch(chosen, count))
             return tf.reduce_sum(tf.reshape(grads, tf.shape(noisy)), axis=0)
 
         total = chunked_sum(n_samples, per_pass, chunk_gradients, tf.zeros_like(images))

@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from cam_widgets.kernel.methods.base import Attribution, Method, Option, Run, scale_signed
 from cam_widgets.kernel.methods.batching import (
-    chunked_sum, copies_per_pass, flat_copies, refuse_guided, with_explained)
+    chunked_sum, copies_per_pass, flat_copies, tile_batch, with_explained)
 from cam_widgets.kernel.methods.options import ChoiceOrValue
 
 BASELINES = ("black", "mean", "blur")
@@ -76,6 +76,7 @@ class IntegratedGradients(Method):
     paper = "Sundararajan et al. 2017"
     caption = "signed: each pixel's share of the score's change from the baseline"
     uses_layer = False
+    guided_variant = False
     signed = True
     options = (
         Option("steps", 50, int, "points on the path from the baseline", low=1, high=100_000),
@@ -86,7 +87,6 @@ class IntegratedGradients(Method):
     )
 
     def compute(self, run: Run) -> Attribution:
-        refuse_guided(run, self.name)
         steps = run.options["steps"]
         clean = run.probe(run.inputs)
         scores, chosen = run.score(clean)
@@ -99,7 +99,7 @@ class IntegratedGradients(Method):
             alphas = (tf.cast(tf.range(first, first + count), tf.float32) + 0.5) / steps
             points = start[None] + alphas[:, None, None, None, None] * difference[None]
             grads, *_ = run.input_gradients(run.probe, with_explained(
-                run, flat_copies(points), count), indices=tf.tile(chosen, [count]))
+                run, flat_copies(points), count), indices=tile_batch(chosen, count))
             return tf.reduce_sum(tf.reshape(grads, tf.shape(points)), axis=0)
 
         total = chunked_sum(steps, per_pass, path_gradients, tf.zeros_like(images))

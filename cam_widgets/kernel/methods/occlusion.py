@@ -6,7 +6,7 @@ import tensorflow as tf
 
 from cam_widgets.kernel.methods.base import Attribution, Method, Option, Run, scale_signed
 from cam_widgets.kernel.methods.batching import (
-    chunked_sum, copies_per_pass, flat_copies, forward_scores, refuse_guided, with_explained)
+    chunked_sum, copies_per_pass, flat_copies, forward_scores, tile_batch, with_explained)
 from cam_widgets.kernel.methods.options import ChoiceOrValue, Size2D, pair
 
 
@@ -36,6 +36,7 @@ class Occlusion(Method):
     paper = "Zeiler & Fergus 2014"
     caption = "signed: how much the class score drops when this region is covered"
     uses_layer = False
+    guided_variant = False
     signed = True
     options = (
         Size2D("window", 8, int, "side of the covered window, in pixels", low=1, high=100_000),
@@ -48,7 +49,6 @@ class Occlusion(Method):
     )
 
     def compute(self, run: Run) -> Attribution:
-        refuse_guided(run, self.name)
         clean = run.probe(run.inputs)
         scores, chosen = run.score(clean)
         images = run.explained
@@ -78,7 +78,7 @@ class Occlusion(Method):
             mask = covered[:, None, :, :, None]  # (count, 1, H, W, 1)
             occluded = images[None] * (1.0 - mask) + fill * mask
             occluded_scores = forward_scores(
-                run, with_explained(run, flat_copies(occluded), count), tf.tile(chosen, [count]))
+                run, with_explained(run, flat_copies(occluded), count), tile_batch(chosen, count))
             drops = scores[None] - tf.reshape(occluded_scores, (count, -1))  # (count, B)
             return tf.einsum("pb,phw->bhw", drops, covered)
 

@@ -95,6 +95,7 @@ class AttentionRollout(Method):
     caption = ("Bright: patches whose tokens flow most into the output token through "
                "attention and residual paths (the same map for every class).")
     uses_layer = False
+    guided_variant = False
     class_specific = False
     options = (
         Option("head_fusion", "mean", str, "how the heads of a layer are combined",

@@ -6,7 +6,7 @@ import tensorflow as tf
 from cam_widgets.kernel.methods.base import (
     Attribution, Method, Option, Run, scale_min_max, upsample)
 from cam_widgets.kernel.methods.batching import (
-    chunked_sum, copies_per_pass, flat_copies, forward_scores, refuse_guided, with_explained)
+    chunked_sum, copies_per_pass, flat_copies, forward_scores, tile_batch, with_explained)
 
 
 def top_variance_channels(activations: tf.Tensor, keep: int | None) -> tf.Tensor:
@@ -48,6 +48,7 @@ class ScoreCAM(Method):
     paper = "Wang et al. 2020"
     caption = "bright: layer features whose masked input keeps the class score high"
     uses_layer = True
+    guided_variant = False
     options = (
         Option("score", "softmax", str, "the class score of a masked input",
                choices=("softmax", "logit")),
@@ -58,7 +59,6 @@ class ScoreCAM(Method):
     )
 
     def compute(self, run: Run) -> Attribution:
-        refuse_guided(run, self.name)
         softmax = run.options["score"] == "softmax"
         out = run.probe(run.inputs, run.replacements)
         scores, chosen = run.score(out)
@@ -82,7 +82,7 @@ class ScoreCAM(Method):
             part = kept[..., start:start + count]  # (B, h, w, count)
             masked = images[None] * unit_masks(part, size)  # (count, B, H, W, C)
             masked_scores = forward_scores(run, with_explained(run, flat_copies(masked), count),
-                                           tf.tile(chosen, [count]), softmax)
+                                           tile_batch(chosen, count), softmax)
             weights = tf.reshape(masked_scores, (count, -1)) - baseline[None]  # (count, B)
             return tf.einsum("cb,bhwc->bhw", weights, part)
 
