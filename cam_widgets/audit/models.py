@@ -4,7 +4,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import keras
+from cam_widgets._tf_startup import import_tensorflow
+
+import_tensorflow()  # before Keras: TensorFlow loads without its start-up notices
+
+import keras  # noqa: E402
 
 from cam_widgets.audit.sources import InputSize
 

@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from cam_widgets.kernel.targets import label_indices
+
 Preprocess = Callable[[np.ndarray], Any]
 
 
@@ -130,10 +132,7 @@ class DatasetSource:
                         f"(images, labels) pairs; this one yields {len(element)}-tuples."
                     )
                 element, labels = element
-                labels = np.asarray(labels)
-                if labels.ndim == 2 and labels.shape[1] > 1:  # one-hot rows
-                    labels = labels.argmax(axis=1)
-                labels = labels.reshape(-1).astype(np.int64)
+                labels = label_indices(labels)
             raw = np.asarray(element)
             if raw.ndim != 4:
                 raise ValueError(
