@@ -126,7 +126,8 @@ class CamGallery(traitlets.HasTraits):
             return compose.SELECTED
         if self.data.labels[row] == UNKNOWN or self.data.predicted[row] == UNKNOWN:
             return compose.NEUTRAL
-        return compose.WRONG if self.data.misclassified[row] else compose.CORRECT
+        wrong = self.data.labels[row] != self.data.predicted[row]
+        return compose.WRONG if wrong else compose.CORRECT
 
     def _refresh(self, change: Any = None) -> None:
         self.rows = selected_rows(self.data, self.view)

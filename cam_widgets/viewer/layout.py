@@ -45,11 +45,12 @@ class CamView(widgets.VBox):
         self._png = png  # () -> bytes | None, the current figure
         self._display_id: str | None = None
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
+    def _repr_mimebundle_(self, png: bytes | None = None, **kwargs: Any) -> dict[str, Any] | None:
+        """The widget's bundle with the current figure as PNG (`png`, if already made)."""
         data = super()._repr_mimebundle_(**kwargs)
         if data is None:
             return None
-        png = self._png()
+        png = self._png() if png is None else png
         if png is not None:
             data["image/png"] = base64.b64encode(png).decode("ascii")
         return data
@@ -59,11 +60,12 @@ class CamView(widgets.VBox):
             self._display_id = f"cam-widgets-{self.model_id}"
         display(self._repr_mimebundle_(), raw=True, display_id=self._display_id)
 
-    def update_saved_picture(self) -> None:
-        """Send the current mimebundle to the output showing this widget (if any), so a
-        saved notebook, nbconvert or GitHub shows the view as it is now."""
+    def update_saved_picture(self, png: bytes | None = None) -> None:
+        """Send the current mimebundle (with `png`, the current figure, if already made) to
+        the output showing this widget (if any), so a saved notebook, nbconvert or GitHub
+        shows the view as it is now."""
         if self._display_id is not None:
-            update_display(self._repr_mimebundle_(), raw=True, display_id=self._display_id)
+            update_display(self._repr_mimebundle_(png), raw=True, display_id=self._display_id)
 
 
 class Layout:

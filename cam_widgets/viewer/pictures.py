@@ -66,8 +66,9 @@ class Pictures:
         """Point the download link and the saved notebook's picture at the current view."""
         self._timer = None
         layout = self.wiring.layout
-        layout.set_download(self.png(), "cam_view.png")
-        layout.widget.update_saved_picture()
+        png = self.png()
+        layout.set_download(png, "cam_view.png")
+        layout.widget.update_saved_picture(png)
 
     def flush(self) -> None:
         """A pending refresh, now."""
