@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any, NamedTuple
 
 import keras
@@ -51,7 +51,7 @@ def compiled_functions(model: keras.Model) -> dict:
     return _COMPILED.get(model, {})
 
 
-def _cached(model, key: CompiledKey, build: Callable[[], Callable]) -> Callable:
+def _cached(model, key: Hashable, build: Callable[[], Callable]) -> Callable:
     functions = _COMPILED.setdefault(model, OrderedDict())
     if key not in functions:
         functions[key] = build()
@@ -59,6 +59,24 @@ def _cached(model, key: CompiledKey, build: Callable[[], Callable]) -> Callable:
             functions.popitem(last=False)
     functions.move_to_end(key)
     return functions[key]
+
+
+def forward_function(model: keras.Model, image_shape: tuple) -> Callable:
+    """The model's forward pass (inference mode) compiled for batches of one image shape,
+    returning NumPy arrays; cached with the explain functions."""
+    reference = weakref.ref(model)
+
+    def build() -> Callable:
+        def forward(images):
+            return reference()(images, training=False)
+
+        compiled = backends.current().compile(
+            forward, lambda: reference().variables, [((None, *image_shape), "float32")],
+            False)
+        return lambda images: keras.tree.map_structure(ops.convert_to_numpy,
+                                                       compiled(images))
+
+    return _cached(model, ("forward", tuple(image_shape)), build)
 
 
 def array_options(options: dict[str, Any]) -> dict[str, np.ndarray]:

@@ -171,9 +171,15 @@ class Probe:
             attention=scores,
         )
 
-    def zero_deltas(self, batch) -> list:
-        """Zeros to add to each read output (see `__call__`) for a batch of `batch`."""
-        return [ops.zeros((batch, *shape), "float32") for shape in self.read_shapes]
+    def zero_deltas(self, inputs: Sequence) -> list:
+        """Zeros to add to each read output (see `__call__`) for a run on `inputs`.
+
+        A layer whose size follows the input's (a model built for any image size) is
+        measured by a forward pass whose values are not used (compilers drop it)."""
+        batch = ops.shape(inputs[0])[0]
+        if all(None not in shape for shape in self.read_shapes):
+            return [ops.zeros((batch, *shape), "float32") for shape in self.read_shapes]
+        return [ops.zeros(ops.shape(acts), "float32") for acts in self(inputs).activations]
 
     @property
     def model(self) -> keras.Model:

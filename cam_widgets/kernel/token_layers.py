@@ -129,7 +129,7 @@ def _patch_tokens_reach(
         mix = ops.convert_to_tensor(rng.normal(size=flat.shape[0]), "float32")
         return ops.sum(flat * mix)[None], None
 
-    taken = backends.current().differentiate(scored, probe.zero_deltas(1))
+    taken = backends.current().differentiate(scored, probe.zero_deltas(inputs))
     grads = taken.gradients(range(len(tokens)))
     return [grad is not None
             and float(ops.convert_to_numpy(ops.max(ops.abs(grad[:, grid.prefix:])))) > 0

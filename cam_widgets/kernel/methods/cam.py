@@ -47,7 +47,7 @@ class CamMethod(Method):
             scores, chosen = run.score(out)
             return scores, (chosen, out)
 
-        deltas = probe.zero_deltas(ops.shape(run.explained)[0])
+        deltas = probe.zero_deltas(run.inputs)
         primals = [run.explained, *deltas] if from_input else deltas
         taken = backends.current().differentiate(scored, primals, again=from_input)
         chosen, out = taken.aux
