@@ -19,11 +19,11 @@ from traitlets import Bool, Dict, Float, HasTraits, Int, TraitError, Unicode, va
 
 from cam_widgets import render
 from cam_widgets.viewer import compose
-from cam_widgets.viewer.labels import ClassNames
 from cam_widgets.viewer.regions import check_region
 from cam_widgets.viewer.state import EFFECTS, RECOMPUTE, ImageSet, Settings
 from cam_widgets.viewer.transport import CanvasTransport
-from cam_widgets.viewer.wiring import Wiring
+from cam_widgets.viewer.wiring import Parts, Wiring
+from cam_widgets.viewer.words import ClassNames
 
 __all__ = ["CamViewer"]
 
@@ -33,14 +33,22 @@ class SettingError(TraitError, ValueError):
 
 
 def load_kernel() -> SimpleNamespace:
-    """The kernel functions the viewer calls (one place, so tests can wrap them)."""
-    from cam_widgets.kernel import class_count, explain, list_layers, predicted_classes
+    """Everything the viewer uses of the kernel, in one namespace: the one place the
+    viewer imports the kernel (and so TensorFlow), when a `CamViewer` is made; tests
+    wrap or replace it."""
+    from cam_widgets.kernel import (
+        SegmentationTarget, class_count, explain, list_layers, predicted_classes)
     from cam_widgets.kernel.layer_choice import main_layers
     from cam_widgets.kernel.methods import get_method, method_names
+    from cam_widgets.kernel.segmentation import is_dense_output
+    from cam_widgets.kernel.targets import looks_like_probabilities
 
     return SimpleNamespace(explain=explain, list_layers=list_layers, main_layers=main_layers,
                            method_names=method_names, get_method=get_method,
-                           class_count=class_count, predicted_classes=predicted_classes)
+                           class_count=class_count, predicted_classes=predicted_classes,
+                           is_dense_output=is_dense_output,
+                           SegmentationTarget=SegmentationTarget,
+                           looks_like_probabilities=looks_like_probabilities)
 
 
 class CamViewer(HasTraits):
@@ -108,8 +116,8 @@ class CamViewer(HasTraits):
         super().__init__(method=method, layer=layer, target=target, guided=bool(guided),
                          opacity=float(opacity), colormap=colormap, scale=scale,
                          input_index=int(input_index))
-        self._wiring = Wiring(self, self._kernel, self.transport_class(), int(cache_size),
-                              prefetch)
+        self._wiring = Wiring(self, self._kernel, self.class_names, self.transport_class(),
+                              int(cache_size), prefetch)
         self.observe(self._on_setting, names=list(EFFECTS))
 
     # ------------------------------------------------------------------ validation
@@ -144,7 +152,7 @@ class CamViewer(HasTraits):
         except ValueError as e:
             raise SettingError(str(e)) from None
         wiring = self.__dict__.get("_wiring")
-        if region is not None and wiring is not None and wiring.dense is None:
+        if region is not None and wiring is not None and wiring.facts.dense is None:
             raise SettingError(
                 "region applies to segmentation models (one dense output (batch, height, "
                 "width, classes)); this model's output names whole-image classes, so there "
@@ -190,11 +198,10 @@ class CamViewer(HasTraits):
         For a multi-input model pass one image (or batch) per input, as a list."""
         w = self._wiring
         w.session.scheduler.flush()
+        facts = w.facts
         try:
-            loaded = ImageSet(images, len(w.inputs), [c for _, _, c in w.inputs],
-                              self.preprocess, self._max_display,
-                              [tuple(shape[1:3]) if len(shape) == 4 else (None, None)
-                               for _, shape, _ in w.inputs])
+            loaded = ImageSet(images, len(facts.inputs), facts.input_channels(),
+                              self.preprocess, self._max_display, facts.input_sizes())
         except (ValueError, TypeError) as e:
             w.session.clear()
             w.session.fail(e)
@@ -233,7 +240,15 @@ class CamViewer(HasTraits):
 
     @property
     def widget(self) -> Any:
+        """The widget `show()` returns."""
         return self._wiring.layout.widget
+
+    @property
+    def parts(self) -> Parts:
+        """The page's widgets by name (controls, status line, top-5 buttons, canvases, the
+        transport, ...), for notebooks that restyle the page and for tests (see `Parts`).
+        Settings are traits: set `viewer.layer`, not `parts.controls["layer"].value`."""
+        return self._wiring.parts
 
     @property
     def current_map(self) -> np.ndarray | None:
@@ -249,13 +264,3 @@ class CamViewer(HasTraits):
     @property
     def last_error(self) -> BaseException | None:
         return self._wiring.last_error
-
-    def __getattr__(self, name: str) -> Any:
-        # the page's parts, for notebooks and tests: controls, canvases, status, ...
-        if name in ("controls", "canvases", "status", "class_label", "caption", "top5_buttons",
-                    "error_box", "transport", "download", "follow", "layout", "prefetcher", "session", "method_options",
-                    "drawing"):
-            wiring = self.__dict__.get("_wiring")
-            if wiring is not None:
-                return getattr(wiring, name)
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")

@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 
 from cam_widgets import render
-from cam_widgets.kernel.inputs import load_image, split_images
 
 #: What each setting changes: "recompute" asks the kernel for a new map, "repaint" only
 #: redraws the map already computed.
@@ -100,6 +99,10 @@ class ImageSet:
         max_display: int,
         input_sizes: Sequence[tuple[int | None, int | None]] | None = None,
     ) -> None:
+        # the kernel's image reader imports TensorFlow: loaded on use, so that this module
+        # does not (until the reader has a home of its own, issue 18 item 4)
+        from cam_widgets.kernel.inputs import split_images
+
         if n_inputs > 1:
             if not isinstance(images, (list, tuple)) or len(images) != n_inputs:
                 raise ValueError(
@@ -137,6 +140,8 @@ class ImageSet:
         key = (index, input_index)
         array = self._raw.get(key)
         if array is None:
+            from cam_widgets.kernel.inputs import load_image
+
             item = self._per_input[input_index][index]
             array = load_image(item, self._channels[input_index])
             self._raw.put(key, array)
