@@ -1,9 +1,10 @@
 """CamViewer: where a Keras image model looks, live in Jupyter.
 
 The facade: settings are traitlets (set them from code or move a control: the same path),
-`show()` returns the widget, `snapshot()`/`save()` give the captioned figure, `flush()`
-waits until the view is drawn. The parts: `controls` (one table), `session` (compute
-and paint), `compose` (pure pixels), `transport` (the only ipycanvas user), `layout`.
+checked by `checks`; `show()` returns the widget, `snapshot()`/`save()` give the
+captioned figure, `flush()` waits until the view is drawn, `parts` names the page's
+widgets. `load_kernel()` is the viewer's one way into the kernel. How a setting becomes
+pixels is told in the package's docstring (`cam_widgets.viewer`).
 """
 
 from __future__ import annotations
@@ -18,8 +19,7 @@ from traitlets import Any as AnyTrait
 from traitlets import Bool, Dict, Float, HasTraits, Int, TraitError, Unicode, validate
 
 from cam_widgets import render
-from cam_widgets.viewer import compose
-from cam_widgets.viewer.regions import check_region
+from cam_widgets.viewer import checks, compose
 from cam_widgets.viewer.state import EFFECTS, RECOMPUTE, ImageSet, Settings
 from cam_widgets.viewer.transport import CanvasTransport
 from cam_widgets.viewer.wiring import Parts, Wiring
@@ -121,64 +121,22 @@ class CamViewer(HasTraits):
         self.observe(self._on_setting, names=list(EFFECTS))
 
     # ------------------------------------------------------------------ validation
-    @validate("method")
-    def _check_method(self, proposal: dict[str, Any]) -> str:
+    @validate("method", "colormap", "options", "region", "scale", "opacity", "target")
+    def _check_setting(self, proposal: dict[str, Any]) -> Any:
+        """Refuse a value a setting cannot take (`checks`), as a SettingError."""
+        name, value = proposal["trait"].name, proposal["value"]
         try:
-            self._kernel.get_method(proposal["value"])
-        except ValueError as e:
-            raise SettingError(str(e)) from None
-        return proposal["value"]
-
-    @validate("colormap")
-    def _check_colormap(self, proposal: dict[str, Any]) -> str:
-        value = proposal["value"]
-        if value != compose.AUTO and value not in render.COLORMAPS:
-            raise SettingError(
-                f"colormap must be 'auto' or one of {list(render.COLORMAPS)}, got {value!r}")
-        return value
-
-    @validate("options")
-    def _check_options(self, proposal: dict[str, Any]) -> dict[str, Any]:
-        try:
-            self._kernel.get_method(self.method).check_options(proposal["value"])
+            if name == "method":
+                return checks.method(self._kernel, value)
+            if name == "options":
+                return checks.options(self._kernel, self.method, value)
+            if name == "region":
+                wiring = self.__dict__.get("_wiring")
+                return checks.region(value, None if wiring is None
+                                     else wiring.facts.dense is not None)
+            return getattr(checks, name)(value)
         except (TypeError, ValueError) as e:
             raise SettingError(str(e)) from None
-        return dict(proposal["value"])
-
-    @validate("region")
-    def _check_region(self, proposal: dict[str, Any]) -> Any:
-        try:
-            region = check_region(proposal["value"])
-        except ValueError as e:
-            raise SettingError(str(e)) from None
-        wiring = self.__dict__.get("_wiring")
-        if region is not None and wiring is not None and wiring.facts.dense is None:
-            raise SettingError(
-                "region applies to segmentation models (one dense output (batch, height, "
-                "width, classes)); this model's output names whole-image classes, so there "
-                "is no region to choose: leave region=None")
-        return region
-
-    @validate("scale")
-    def _check_scale(self, proposal: dict[str, Any]) -> str:
-        if proposal["value"] not in ("map", "shared"):
-            raise SettingError(f"scale expected any of ['map', 'shared'], got {proposal['value']!r}")
-        return proposal["value"]
-
-    @validate("opacity")
-    def _check_opacity(self, proposal: dict[str, Any]) -> float:
-        if not 0.0 <= proposal["value"] <= 1.0:
-            raise SettingError(f"opacity must be in [0, 1], got {proposal['value']}")
-        return proposal["value"]
-
-    @validate("target")
-    def _check_target(self, proposal: dict[str, Any]) -> Any:
-        value = proposal["value"]
-        if value is None or callable(value):
-            return value
-        if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 0:
-            return int(value)
-        raise SettingError(f"target must be None, a class index >= 0 or a callable, got {value!r}")
 
     def _on_setting(self, change: dict[str, Any]) -> None:
         self._wiring.setting_changed(change["name"], EFFECTS[change["name"]] == RECOMPUTE)
@@ -247,7 +205,8 @@ class CamViewer(HasTraits):
     def parts(self) -> Parts:
         """The page's widgets by name (controls, status line, top-5 buttons, canvases, the
         transport, ...), for notebooks that restyle the page and for tests (see `Parts`).
-        Settings are traits: set `viewer.layer`, not `parts.controls["layer"].value`."""
+        From code, set the settings as traits (`viewer.layer = ...`): a control moved
+        sets its trait the same way."""
         return self._wiring.parts
 
     @property
