@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -19,6 +20,7 @@ from cam_widgets.viewer.scheduler import KERNEL_LOCK
 from cam_widgets.viewer.state import LRU, ImageSet, Settings
 
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_COLLECTING = threading.Lock()  # one `caught_warnings` block at a time
 
 
 @dataclass(frozen=True)
@@ -71,18 +73,26 @@ def _explanation(res: Any, s: Settings, display_size: tuple[int, int], dense: bo
 
 
 @contextlib.contextmanager
-def caught_warnings() -> Iterator[list[str]]:
+def caught_warnings(wait: bool = True) -> Iterator[list[str]]:
     """Collect the warnings that cam_widgets raises in the block as one-line notices
     (the list is filled when the block ends), instead of printing them with our own
     source line: the viewer shows them in its status line. Warnings attributed to other
     code (the user's `preprocess`, a library) go on to Python's filters as usual.
 
-    Python's warning state is process-wide: a warning raised by another thread while
-    the block runs is collected (or re-emitted) the same way."""
+    Python's warning state is process-wide, so one block collects at a time (blocks of
+    other threads wait; with `wait=False` the block runs without collecting, and the
+    warnings it raises go to the block that is collecting). A warning another thread
+    raises while a block collects is handled by that block."""
     notices: list[str] = []
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.filterwarnings("always", module="cam_widgets")
+    if not _COLLECTING.acquire(blocking=wait):
         yield notices
+        return
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.filterwarnings("always", module="cam_widgets")
+            yield notices
+    finally:
+        _COLLECTING.release()
     for w in caught:
         if os.path.abspath(w.filename).startswith(_PACKAGE):
             notices.append(" ".join(str(w.message).split()))
@@ -176,7 +186,7 @@ class Explainer:
         activations = None
         if uses_layer and s.layer is not None:
             activations = self.activations.get((s.image_index, s.input_index, s.layer))
-        with caught_warnings() as fitting:
+        with caught_warnings(wait=False) as fitting:  # the event loop's thread: no waiting
             inputs = self.images.model_inputs(s.image_index)
 
         def run() -> tuple[Explanation, np.ndarray | None]:

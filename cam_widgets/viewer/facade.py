@@ -145,11 +145,7 @@ class CamViewer(HasTraits):
     @property
     def settings(self) -> Settings:
         """The current settings as one frozen value."""
-        return Settings(image_index=self.image_index, input_index=self.input_index,
-                        layer=self.layer, target=self.target, method=self.method,
-                        guided=self.guided, opacity=self.opacity, colormap=self.colormap,
-                        scale=self.scale, options=tuple(sorted(self.options.items())),
-                        region=self.region)
+        return Settings.of(self)
 
     def show(self, images: Any) -> Any:
         """Explain one image, a batch (B, H, W, C) or a list of images; returns the widget.

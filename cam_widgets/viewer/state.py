@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -45,6 +45,14 @@ class Settings:
     options: tuple[tuple[str, Any], ...] = ()  # the method's declared options given, sorted
     region: tuple[int, int, int, int] | None = None  # segmentation: (x0, y0, x1, y1) shown px
 
+
+    @classmethod
+    def of(cls, owner: Any) -> Settings:
+        """The settings `owner` holds in attributes of the same names (a `CamViewer`'s
+        traits; its `options` a dict)."""
+        values = {f.name: getattr(owner, f.name) for f in fields(cls)}
+        values["options"] = tuple(sorted(dict(owner.options).items()))
+        return cls(**values)
 
     def key(self, uses_layer: bool) -> tuple[Hashable, ...]:
         """The cache key of the map these settings produce."""

@@ -77,9 +77,12 @@ class Wiring:
             self.session.scheduler.flush)
         p, lay = self.panel, self.layout
         self.parts = Parts(
-            p.controls, p.method_options, p.follow, self.top.buttons, p.depth_label,
-            p.all_layers_box, lay.class_label, lay.caption, lay.status, lay.error_box,
-            lay.download, lay, transport.canvases, transport, self.drawing, self.prefetcher)
+            controls=p.controls, method_options=p.method_options, follow=p.follow,
+            top5_buttons=self.top.buttons, depth_label=p.depth_label,
+            all_layers=p.all_layers_box, class_label=lay.class_label, caption=lay.caption,
+            status=lay.status, error_box=lay.error_box, download=lay.download, layout=lay,
+            canvases=transport.canvases, transport=transport, drawing=self.drawing,
+            prefetcher=self.prefetcher)
         self._adjusting = False
         self._pretraced = False
         transport.on_client_ready(transport.redraw)

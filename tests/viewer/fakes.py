@@ -95,11 +95,7 @@ class Owner(HasTraits):
 
     @property
     def settings(self) -> Settings:
-        return Settings(image_index=self.image_index, input_index=self.input_index,
-                        layer=self.layer, target=self.target, method=self.method,
-                        guided=self.guided, opacity=self.opacity, colormap=self.colormap,
-                        scale=self.scale, options=tuple(sorted(self.options.items())),
-                        region=self.region)
+        return Settings.of(self)
 
 
 def images(count: int = 2) -> np.ndarray:

@@ -90,3 +90,11 @@ def _warn_as_the_package(message: str) -> None:
 
     warnings.warn_explicit(message, UserWarning, inside.__file__, 1,
                            module="cam_widgets.viewer.explainer")
+
+
+def test_one_block_collects_at_a_time_and_a_block_that_cannot_wait_collects_nothing():
+    with caught_warnings() as outer:
+        with caught_warnings(wait=False) as inner:  # as the event loop's thread would
+            _warn_as_the_package("resized to the model's input")
+        assert inner == []
+    assert outer == ["resized to the model's input"]
