@@ -3,13 +3,11 @@ while it computes turned into the map's note (through a fake kernel, `fakes`).""
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
 
 from cam_widgets import render
-from cam_widgets.viewer.explainer import Explainer, caught_warnings
+from cam_widgets.viewer.explainer import Explainer
 from cam_widgets.viewer.state import ImageSet, Settings
 from tests.viewer.fakes import PREDICTIONS, FakeKernel, images, ramp
 
@@ -72,29 +70,3 @@ def test_a_failing_call_raises_from_the_job():
     kernel.fail = ValueError("No layer 'conv_z'")
     with pytest.raises(ValueError, match="No layer 'conv_z'"):
         explainer(kernel).job(Settings(layer="conv_z"))()
-
-
-def test_caught_warnings_keeps_our_own_and_passes_on_the_others():
-    with pytest.warns(UserWarning, match="from the user's code") as passed:
-        with caught_warnings() as notices:
-            warnings.warn("from the user's code", UserWarning)  # this file: not ours
-            _warn_as_the_package("pixel values not rescaled")
-    assert notices == ["pixel values not rescaled"]
-    assert len(passed) == 1 and passed[0].filename == __file__
-
-
-def _warn_as_the_package(message: str) -> None:
-    """A warning attributed to a cam_widgets module, as the kernel's are when the
-    viewer calls it."""
-    import cam_widgets.viewer.explainer as inside
-
-    warnings.warn_explicit(message, UserWarning, inside.__file__, 1,
-                           module="cam_widgets.viewer.explainer")
-
-
-def test_one_block_collects_at_a_time_and_a_block_that_cannot_wait_collects_nothing():
-    with caught_warnings() as outer:
-        with caught_warnings(wait=False) as inner:  # as the event loop's thread would
-            _warn_as_the_package("resized to the model's input")
-        assert inner == []
-    assert outer == ["resized to the model's input"]
