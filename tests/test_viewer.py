@@ -17,6 +17,7 @@ import pytest
 from PIL import Image
 
 import cam_widgets.viewer.facade as viewer_module
+from cam_widgets.kernel import quick_first_call
 from cam_widgets import render
 from cam_widgets.viewer import CamViewer
 from cam_widgets.viewer.scheduler import LatestWins
@@ -647,8 +648,10 @@ def test_after_a_map_the_next_likely_actions_are_computed_in_the_background(
 
     viewer, first_paint, done = asyncio.run(scenario())
     assert first_paint == 1
-    assert [(s.target == viewer.target, s.guided, s.layer) for s in done] == [
-        (False, False, "conv_b"), (True, True, "conv_b"), (True, False, "pool")]
+    likely = [(False, False, "conv_b"), (True, True, "conv_b"), (True, False, "pool")]
+    if quick_first_call():  # the first map was uncompiled: its own kind compiles first
+        likely.insert(0, (True, False, "conv_b"))
+    assert [(s.target == viewer.target, s.guided, s.layer) for s in done] == likely
     np.testing.assert_allclose(
         viewer.current_map, expected_map(model, images[0], layer="pool"), atol=1e-5
     )

@@ -10,6 +10,7 @@ from cam_widgets._tf_startup import import_keras_quietly
 
 import_keras_quietly()  # before any kernel module: TensorFlow loads without its notices
 
+from cam_widgets.kernel.backends import quick_first_call  # noqa: E402
 from cam_widgets.kernel.dataset import explain_dataset  # noqa: E402
 from cam_widgets.kernel.explain import ExplainResult, explain  # noqa: E402
 from cam_widgets.kernel.guided import GuidedCoverage  # noqa: E402
@@ -21,4 +22,4 @@ from cam_widgets.kernel.targets import (  # noqa: E402
 
 __all__ = ["ExplainResult", "GuidedCoverage", "LayerInfo", "SegmentationTarget",
            "class_count", "explain", "explain_dataset", "list_layers", "load_image",
-           "looks_like_probabilities", "predicted_classes", "split_images"]
+           "looks_like_probabilities", "predicted_classes", "quick_first_call", "split_images"]

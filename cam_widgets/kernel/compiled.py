@@ -87,14 +87,17 @@ def array_options(options: dict[str, Any]) -> dict[str, np.ndarray]:
 
 def explain_function(model, method, calls, grids, input_index, guided, logits, target_fn,
                      options, shapes, with_activations, top_k, jit_compile, region_kind,
-                     host_arrays: dict[str, np.ndarray]) -> Callable:
+                     host_arrays: dict[str, np.ndarray], compiled: bool = True) -> Callable:
     """The compiled function for this kind of call, compiled once per input shape family.
 
     Arguments: the input batches, the class indices, the read layer's given output (with
     `activations`), the array options (passed as tensors: one trace for any values), the
     method's host arrays (batch first), and for a SegmentationTarget with a mask
     (`region_kind` "mask") the mask, so every class and mask of one output shape share
-    one trace. It returns the method's Attribution as a dict of tensors."""
+    one trace. It returns the method's Attribution as a dict of tensors.
+
+    `compiled=False` gives the uncompiled function when the backend has a quicker first
+    call that way (`Backend.uncompiled`): not cached, unless it is the compiled one."""
     arrays = array_options(options)
     settings = {name: ("array", value.shape) if name in arrays else value
                 for name, value in options.items()}
@@ -105,7 +108,7 @@ def explain_function(model, method, calls, grids, input_index, guided, logits, t
         tuple(sorted(settings.items())), shapes, with_activations, top_k, jit_compile,
         region_kind, tuple(host.items()))
 
-    def build() -> Callable:
+    def build(compile_it: bool = True) -> Callable:
         probe = Probe(model, calls, guided=False, logits=logits, grids=grids)
         guided_probe = (Probe(model, calls, guided=True, logits=logits, grids=grids)
                         if guided else None)
@@ -135,9 +138,15 @@ def explain_function(model, method, calls, grids, input_index, guided, logits, t
             return _top_k(method, probe, guided_probe, inputs, input_index, top_k, calls,
                           run_options)
 
-        return backends.current().compile(run, lambda: probe.model.variables, signature,
-                                          jit_compile)
+        backend = backends.current()
+        if not compile_it:
+            return backend.uncompiled(run)
+        return backend.compile(run, lambda: probe.model.variables, signature, jit_compile)
 
+    if not compiled and key not in compiled_functions(model):
+        quick = build(compile_it=False)
+        if quick is not None:
+            return quick
     return _cached(model, key, build)
 
 

@@ -116,6 +116,7 @@ def explain(
     batch_size: int = 32,
     jit_compile: bool = False,
     token_grid: tuple[int, int] | None = None,
+    compiled: bool = True,
     **options: Any,
 ) -> ExplainResult:
     """Attribute the model's score for `images` with `method`.
@@ -127,7 +128,9 @@ def explain(
     has classes 0 and 1), or a callable `f(outputs) -> (B,)` giving one scalar per
     image. `logits=True` explains the value before a final softmax/sigmoid. `guided=True` sends gradients through guided ReLUs. `options` go to
     the method (SmoothGrad: n_samples, noise_level, seed). Large inputs run
-    `batch_size` images at a time; `jit_compile=True` compiles with XLA.
+    `batch_size` images at a time; `jit_compile=True` compiles with XLA. `compiled=False`
+    skips compiling when one uncompiled call is quicker (TensorFlow: eager ops instead
+    of a 1.5-3 s trace; other backends compile as usual): the viewer's first map.
 
     Token layers (B, N, D) of vision transformers are explained on their patch grid,
     found from the patch embedding or the input size, or given as `token_grid=(h, w)`;
@@ -197,7 +200,7 @@ def explain(
         model, chosen_method, calls, grids, input_index,
         bool(guided or chosen_method.forces_guided), logits, target_fn, options,
         tuple(batch.shape[1:] for batch in batches), activations is not None, top_k,
-        jit_compile, _region_kind(segment, region), host)
+        jit_compile, _region_kind(segment, region), host, compiled)
     parts = []
     for start in range(0, n_images, batch_size):
         window = slice(start, start + batch_size)

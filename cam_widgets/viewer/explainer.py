@@ -27,7 +27,7 @@ class Explanation:
     score: float  # the differentiated score
     predictions: np.ndarray | None  # (K,) the model's output (segmentation: pixel shares)
     seconds: float
-    source: str  # "full pass", "from cached activations", "cached"
+    source: str  # "full pass", "from cached activations", "cached", "uncompiled pass"
     note: str = ""  # e.g. where guided ReLU could not be applied
     values: np.ndarray | None = None  # float32 (h, w): the unnormalised map at display size
     signed: bool = False  # values keep their sign (zero means "no effect")
@@ -92,6 +92,7 @@ class Explainer:
         self.kernel, self.dense = kernel, dense
         #: the kinds of kernel call made so far (`trace_key`), shared by a viewer's shows
         self.traced = set() if traced is None else traced
+        self.served_uncompiled = False  # the first map came from an uncompiled pass
         self.model = model
         self.images = images
         self.results = LRU(cache_size)
@@ -132,24 +133,38 @@ class Explainer:
             ),
         )
 
-    def trace_key(self, s: Settings) -> tuple:
+    def trace_key(self, s: Settings, reuse: bool = True) -> tuple:
         """What decides which compiled function a job for `s` runs (so what it traces):
-        input, layer, method, guided, and whether it starts from cached activations."""
+        input, layer, method, guided, and whether it starts from cached activations
+        (only if `reuse`)."""
         s = self.resolve(s)
         uses_layer = self.uses_layer(s.method)
-        from_activations = uses_layer and s.layer is not None and (
+        from_activations = reuse and uses_layer and s.layer is not None and (
             (s.image_index, s.input_index, s.layer) in self.activations)
         return (s.input_index, s.layer if uses_layer else None, s.method, bool(s.guided),
                 bool(from_activations), callable(s.target), s.options, s.region is not None)
 
-    def job(self, s: Settings) -> Callable[[], tuple[Explanation, np.ndarray | None]]:
-        """A kernel call for these settings, to run on any thread; `store` its result."""
-        self.traced.add(self.trace_key(s))
+    def job(self, s: Settings, quick: bool = True, reuse: bool = True
+            ) -> Callable[[], tuple[Explanation, np.ndarray | None]]:
+        """A kernel call for these settings, to run on any thread; `store` its result.
+
+        The viewer's very first call runs uncompiled where the backend makes that quicker
+        (`quick`; its source says "uncompiled pass"), so the first map does not wait for
+        a trace; compiling its kind is then left to the prefetcher (`Prefetcher.start`),
+        and every later call is compiled. `reuse=False` ignores cached layer outputs:
+        the whole model runs (what a new image needs)."""
+        kind = self.trace_key(s, reuse)
+        quick = (quick and not self.traced and not self.served_uncompiled
+                 and self.kernel.quick_first_call())
+        if quick:
+            self.served_uncompiled = True
+        else:
+            self.traced.add(kind)
         s = self.resolve(s)
         uses_layer = self.uses_layer(s.method)
         display_size = self.images.display(s.image_index, s.input_index).shape[:2]
         activations = None
-        if uses_layer and s.layer is not None:
+        if reuse and uses_layer and s.layer is not None:
             activations = self.activations.get((s.image_index, s.input_index, s.layer))
         with caught_warnings(wait=False) as fitting:  # the event loop's thread: no waiting
             inputs = self.images.model_inputs(s.image_index)
@@ -167,13 +182,16 @@ class Explainer:
                     kwargs["layer"] = s.layer
                 if activations is not None:
                     kwargs["activations"] = activations
+                if quick:
+                    kwargs["compiled"] = False
                 with KERNEL_LOCK:
                     res = self.kernel.explain(
                         self.model, inputs if len(inputs) > 1 else inputs[0], **kwargs)
             resolved = replace(
                 s, layer=res.layer if uses_layer else s.layer,
                 target=s.target if callable(s.target) else int(res.targets[0]))
-            source = "from cached activations" if activations is not None else "full pass"
+            source = ("from cached activations" if activations is not None
+                      else "uncompiled pass" if quick else "full pass")
             explanation = _explanation(res, resolved, display_size, self.dense is not None,
                                        source, [*fitting, *computing])
             explanation = replace(explanation, seconds=time.perf_counter() - start)

@@ -37,7 +37,8 @@ def load_kernel() -> SimpleNamespace:
     viewer imports the kernel (and so TensorFlow), when a `CamViewer` is made; tests
     wrap or replace it."""
     from cam_widgets.kernel import (
-        SegmentationTarget, class_count, explain, list_layers, predicted_classes)
+        SegmentationTarget, class_count, explain, list_layers, predicted_classes,
+        quick_first_call)
     from cam_widgets.kernel.layer_choice import main_layers
     from cam_widgets.kernel.methods import get_method, method_names
     from cam_widgets.kernel.segmentation import is_dense_output
@@ -48,7 +49,8 @@ def load_kernel() -> SimpleNamespace:
                            class_count=class_count, predicted_classes=predicted_classes,
                            is_dense_output=is_dense_output,
                            SegmentationTarget=SegmentationTarget,
-                           looks_like_probabilities=looks_like_probabilities)
+                           looks_like_probabilities=looks_like_probabilities,
+                           quick_first_call=quick_first_call)
 
 
 class CamViewer(HasTraits):

@@ -55,12 +55,17 @@ class Prefetcher:
     def busy(self) -> bool:
         return bool(self._queue) or self._running is not None
 
-    def start(self, explainer: Explainer, todo: list[Settings]) -> None:
+    def start(self, explainer: Explainer, todo: list[Settings],
+              compile_first: Settings | None = None) -> None:
         """Queue `todo`, skipping what is cached and what would trace nothing new (a
-        call of the same kind ran before), and start if idle."""
-        self._queue = [(explainer, s, explainer.job(s)) for s in todo
-                       if explainer.cached(s) is None
-                       and explainer.trace_key(s) not in explainer.traced]
+        call of the same kind ran before), and start if idle. `compile_first`: settings
+        just shown from an uncompiled pass, whose kind is compiled before the rest."""
+        warm = [compile_first] if compile_first is not None else []
+        self._queue = [(explainer, s, explainer.job(s, quick=False, reuse=False))
+                       for s in warm if explainer.trace_key(s, reuse=False) not in explainer.traced]
+        self._queue += [(explainer, s, explainer.job(s, quick=False)) for s in todo
+                        if explainer.cached(s) is None
+                        and explainer.trace_key(s) not in explainer.traced]
         try:
             self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:

@@ -194,7 +194,8 @@ class Wiring:
         method = self.kernel.get_method(e.settings.method)
         todo = likely_next(e.settings, e.predictions, self.panel.paths(),
                            method.uses_layer, method.forces_guided)
-        self.prefetcher.start(self.session.explainer, todo)
+        shown_uncompiled = e.settings if e.source == "uncompiled pass" else None
+        self.prefetcher.start(self.session.explainer, todo, compile_first=shown_uncompiled)
 
     def _failed(self, error: BaseException) -> None:
         self.last_error = error

@@ -42,6 +42,10 @@ class FakeKernel(SimpleNamespace):
         self.calls: list[dict[str, Any]] = []
         self.warn = ""
         self.fail: BaseException | None = None
+        self.quick = False  # whether an uncompiled first call is quicker (TensorFlow)
+
+    def quick_first_call(self) -> bool:
+        return self.quick
 
     def list_layers(self, model: Any) -> list[LayerInfo]:
         return LAYERS

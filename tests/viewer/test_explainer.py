@@ -70,3 +70,22 @@ def test_a_failing_call_raises_from_the_job():
     kernel.fail = ValueError("No layer 'conv_z'")
     with pytest.raises(ValueError, match="No layer 'conv_z'"):
         explainer(kernel).job(Settings(layer="conv_z"))()
+
+
+def test_the_first_map_is_uncompiled_where_that_is_quicker_and_its_kind_compiles_next():
+    kernel = FakeKernel()
+    kernel.quick = True  # a TensorFlow-like backend: one eager call beats a trace
+    e = explainer(kernel)
+    first = run(e, Settings())
+    assert kernel.calls[-1]["compiled"] is False and first.source == "uncompiled pass"
+    assert e.traced == set()  # its kind is still to be compiled (by the prefetcher)
+    e.job(Settings(), quick=False)()  # what Prefetcher.start queues as compile_first
+    assert "compiled" not in kernel.calls[-1] and len(e.traced) == 1
+    run(e, Settings(target=1))
+    assert "compiled" not in kernel.calls[-1]  # every later call is compiled
+
+
+def test_no_uncompiled_pass_where_the_backend_has_none():
+    kernel = FakeKernel()  # quick = False: JAX and torch
+    explanation = run(explainer(kernel), Settings())
+    assert "compiled" not in kernel.calls[-1] and explanation.source == "full pass"

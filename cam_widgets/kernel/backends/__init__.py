@@ -55,6 +55,11 @@ class Backend(Protocol):
         """`fn` compiled for arguments of `signature` ((shape with None batch, dtype)
         each); it reads the values of `variables()` at each call, never baked in."""
 
+    def uncompiled(self, fn: Callable[..., Any]) -> Callable | None:
+        """`fn` run without compiling, where one such call is much quicker than
+        compiling it (TensorFlow: eagerly, no trace); None where it is not (JAX compiles
+        every operation on its first eager use; torch never compiles)."""
+
     def trace_once(self, fn: Callable[..., Any], signature: Sequence[tuple[tuple, str]]
                    ) -> None:
         """Run `fn` once on placeholders (or small zeros) of `signature`, for its side
@@ -79,4 +84,9 @@ def current() -> Backend:
     return _load(name)
 
 
-__all__ = ["SUPPORTED", "Backend", "Differentiated", "current"]
+def quick_first_call() -> bool:
+    """Whether `explain(..., compiled=False)` skips compiling on this backend."""
+    return current().uncompiled(lambda: None) is not None
+
+
+__all__ = ["SUPPORTED", "Backend", "Differentiated", "current", "quick_first_call"]

@@ -81,6 +81,9 @@ class JaxBackend:
 
         return call
 
+    def uncompiled(self, fn):
+        return None  # op-by-op dispatch compiles each operation: slower than one jit
+
     def trace_once(self, fn, signature) -> None:
         shapes = [jax.ShapeDtypeStruct(tuple(1 if d is None else d for d in shape), dtype)
                   for shape, dtype in signature]

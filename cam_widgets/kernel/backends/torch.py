@@ -69,6 +69,9 @@ class TorchBackend:
 
         return call
 
+    def uncompiled(self, fn):
+        return None  # `compile` runs eagerly already
+
     def trace_once(self, fn, signature) -> None:
         zeros = [keras.ops.zeros(tuple(1 if d is None else d for d in shape), dtype)
                  for shape, dtype in signature]
