@@ -83,3 +83,18 @@ def test_registering_an_incomplete_or_duplicate_method_fails():
     with pytest.raises(ValueError, match="'steps' of 'bad_default' must be int >= 1; got 0"):
         register(BadDefault)
     assert "no_paper" not in REGISTRY and "bad_default" not in REGISTRY
+
+
+def test_a_new_method_is_one_module_and_every_method_is_in_the_readme():
+    import pathlib
+    import pkgutil
+
+    import cam_widgets.kernel.methods as package
+
+    helpers = {"base", "batching", "options", "registry"}
+    modules = {info.name for info in pkgutil.iter_modules(package.__path__)} - helpers
+    homes = {type(method).__module__.rsplit(".", 1)[-1] for method in REGISTRY.values()}
+    assert homes == modules  # every method module registered something, nothing else did
+    readme = (pathlib.Path(__file__).parents[2] / "README.md").read_text()
+    missing = [name for name in REGISTRY if f"`{name}`" not in readme]
+    assert not missing, f"README's method list misses {missing}"

@@ -1,64 +1,18 @@
-"""The method registry: name -> method. A new method is a module here plus one entry."""
+"""The methods: one module each, registered by `@register` when this package loads, so a
+new method is one new module here and nothing else. The registry order (the viewer's
+menu) follows the modules' names, then the order of the classes in a module."""
 from __future__ import annotations
 
-import difflib
+import importlib
+import pkgutil
 
 from cam_widgets.kernel.methods.base import Method, Option
-from cam_widgets.kernel.methods.cam import (
-    GradCAM, GradCAMPlusPlus, GuidedGradCAM, HiResCAM, LayerCAM, XGradCAM)
-from cam_widgets.kernel.methods.eigencam import EigenCAM
-from cam_widgets.kernel.methods.gradient import GuidedBackprop, Saliency, SmoothGrad
-from cam_widgets.kernel.methods.integrated_gradients import IntegratedGradients
-from cam_widgets.kernel.methods.occlusion import Occlusion
-from cam_widgets.kernel.methods.rollout import AttentionRollout
-from cam_widgets.kernel.methods.scorecam import ScoreCAM
+from cam_widgets.kernel.methods.registry import (
+    REGISTRY, get_method, method_names, methods, register)
 
-REGISTRY: dict[str, Method] = {}
-
-
-def register(method: type[Method]) -> type[Method]:
-    """Add a Method subclass to the registry under its `name` (usable as a decorator).
-
-    Its declaration is checked here, so a method that misses part of the contract fails
-    when it is registered, not when a user first picks it.
-    """
-    missing = [attribute for attribute in ("name", "paper", "caption", "uses_layer")
-               if not hasattr(method, attribute)]
-    if missing:
-        raise TypeError(f"{method.__name__} does not declare {', '.join(missing)}.")
-    if method.name in REGISTRY:
-        raise ValueError(f"A method named {method.name!r} is registered already.")
-    for option in method.options:
-        option.check(option.default, method.name)  # defaults obey their own limits
-    REGISTRY[method.name] = method()
-    return method
-
-
-for _method in (GradCAM, GradCAMPlusPlus, LayerCAM, Saliency, SmoothGrad, GuidedBackprop,
-                GuidedGradCAM, HiResCAM, XGradCAM, ScoreCAM, EigenCAM, IntegratedGradients,
-                Occlusion, AttentionRollout):
-    register(_method)
-
-
-def method_names() -> list[str]:
-    """Names of the registered methods, in registry order."""
-    return list(REGISTRY)
-
-
-def methods() -> list[Method]:
-    """The registered methods, each with its `name`, `paper`, `caption` and `options`."""
-    return list(REGISTRY.values())
-
-
-def get_method(name: str) -> Method:
-    """The registered method called `name`; a ValueError naming close matches if none."""
-    if name in REGISTRY:
-        return REGISTRY[name]
-    close = difflib.get_close_matches(str(name), REGISTRY, n=3, cutoff=0.4)
-    hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
-    raise ValueError(
-        f"Unknown method {name!r}.{hint} Available: {', '.join(REGISTRY)}."
-    )
-
+_SHARED = {"base", "batching", "options", "registry"}  # helpers, not methods
+for _module in sorted(info.name for info in pkgutil.iter_modules(__path__)):
+    if _module not in _SHARED:
+        importlib.import_module(f"{__name__}.{_module}")
 
 __all__ = ["Method", "Option", "REGISTRY", "get_method", "method_names", "methods", "register"]

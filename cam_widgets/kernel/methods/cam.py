@@ -7,6 +7,7 @@ import abc
 from keras import ops
 
 from cam_widgets.kernel import backends
+from cam_widgets.kernel.methods.registry import register
 from cam_widgets.kernel.methods.base import (
     Attribution, Method, Run, divide_no_nan, gradient_display)
 
@@ -74,6 +75,7 @@ class CamMethod(Method):
         return result
 
 
+@register
 class GradCAM(CamMethod):
     """Grad-CAM: channel weights are the spatial mean of the gradients.
 
@@ -88,6 +90,7 @@ class GradCAM(CamMethod):
         return ops.mean(grads, axis=(1, 2), keepdims=True)
 
 
+@register
 class GradCAMPlusPlus(CamMethod):
     """Grad-CAM++: positive gradients weighted per location by alpha.
 
@@ -107,6 +110,7 @@ class GradCAMPlusPlus(CamMethod):
         return ops.sum(alpha * ops.relu(grads), axis=(1, 2), keepdims=True)
 
 
+@register
 class LayerCAM(CamMethod):
     """LayerCAM: each location weighted by its own positive gradient.
 
@@ -122,6 +126,7 @@ class LayerCAM(CamMethod):
         return ops.relu(grads)
 
 
+@register
 class GuidedGradCAM(GradCAM):
     """Guided Grad-CAM: guided backprop times the upsampled Grad-CAM (Selvaraju et al.
     2017), with guided ReLUs after Springenberg et al. 2015."""
@@ -132,6 +137,7 @@ class GuidedGradCAM(GradCAM):
     forces_guided = True
 
 
+@register
 class HiResCAM(CamMethod):
     """HiResCAM: gradient times activation at each location, summed over channels, with
     no spatial averaging of the gradients.
@@ -150,6 +156,7 @@ class HiResCAM(CamMethod):
         return grads
 
 
+@register
 class XGradCAM(CamMethod):
     """XGrad-CAM: channel weights sum(g * A) / sum(A) over the locations.
 

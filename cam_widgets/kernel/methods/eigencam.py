@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from keras import ops
 
+from cam_widgets.kernel.methods.registry import register
 from cam_widgets.kernel.methods.base import Attribution, Method, Run
 
 
@@ -22,6 +23,7 @@ def first_component(activations):
     return ops.reshape(projection, (-1, height, width))
 
 
+@register
 class EigenCAM(Method):
     """Eigen-CAM: the layer's activations projected on their first principal component.
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 import numpy as np
 from keras import ops
 
+from cam_widgets.kernel.methods.registry import register
 from cam_widgets.kernel.methods.base import Attribution, Method, Option, Run, gradient_display
 from cam_widgets.kernel.methods.batching import (
     chunked_sum, copies_per_pass, copy_range, flat_copies, tile_batch, with_explained)
 
 
+@register
 class Saliency(Method):
     """Vanilla gradient saliency: max |d score / d pixel| over channels.
 
@@ -28,6 +30,7 @@ class Saliency(Method):
         return run.result(grads, maps, scores, chosen, out)
 
 
+@register
 class GuidedBackprop(Saliency):
     """Guided backpropagation: the input gradient through guided ReLUs.
 
@@ -40,6 +43,7 @@ class GuidedBackprop(Saliency):
     forces_guided = True
 
 
+@register
 class SmoothGrad(Saliency):
     """SmoothGrad: the input gradient averaged over noisy copies of the image.
 

@@ -7,6 +7,7 @@ import math
 import numpy as np
 from keras import ops
 
+from cam_widgets.kernel.methods.registry import register
 from cam_widgets.kernel.methods.base import Attribution, Method, Option, Run, scale_signed
 from cam_widgets.kernel.methods.batching import (
     chunked_sum, copies_per_pass, copy_range, flat_copies, tile_batch, with_explained)
@@ -57,6 +58,7 @@ def baseline_images(images, baseline):
     return ops.zeros_like(images) + ops.reshape(ops.cast(baseline, "float32"), shape)
 
 
+@register
 class IntegratedGradients(Method):
     """Integrated Gradients: (x - x') times the mean input gradient at `steps` points
     on the straight path from the baseline x' to the input x.

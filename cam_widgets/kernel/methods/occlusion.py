@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 from keras import ops
 
+from cam_widgets.kernel.methods.registry import register
 from cam_widgets.kernel.methods.base import Attribution, Method, Option, Run, scale_signed
 from cam_widgets.kernel.methods.batching import (
     chunked_sum, copies_per_pass, copy_range, flat_copies, forward_scores, tile_batch,
@@ -20,6 +21,7 @@ def window_starts(length: int, window: int, stride: int) -> np.ndarray:
     return np.asarray(starts, np.int32)
 
 
+@register
 class Occlusion(Method):
     """Occlusion: the drop of the class score when a window of the image is replaced by
     a fill, for windows sliding over the image; each pixel gets the mean drop of the

@@ -5,6 +5,7 @@ import keras
 from keras import ops
 
 from cam_widgets.kernel.graph import LayerCall
+from cam_widgets.kernel.methods.registry import register
 from cam_widgets.kernel.methods.base import (
     Attribution, Method, Option, Run, scale_min_max, upsample)
 from cam_widgets.kernel.probe import Probe
@@ -68,6 +69,7 @@ def roll_out(attentions: list, head_fusion: str, discard_ratio: float):
     return joint
 
 
+@register
 class AttentionRollout(Method):
     """Attention rollout: how much each patch token flows into the output token through
     every layer's attention and residual connections.

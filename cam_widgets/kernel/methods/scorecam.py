@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from keras import ops
 
+from cam_widgets.kernel.methods.registry import register
 from cam_widgets.kernel.methods.base import Attribution, Method, Option, Run, divide_no_nan
 from cam_widgets.kernel.methods.batching import (
     chunked_sum, copies_per_pass, copy_range, flat_copies, forward_scores, tile_batch,
@@ -30,6 +31,7 @@ def unit_masks(activations, size: tuple):
     return ops.transpose(masks, (3, 0, 1, 2))[..., None]
 
 
+@register
 class ScoreCAM(Method):
     """Score-CAM: each channel of the layer, upsampled and stretched to [0, 1], masks the
     input; its weight is the class score of the masked input minus that of the baseline
