@@ -14,6 +14,7 @@ from typing import Any, Callable
 import jax
 import jax.numpy as jnp
 import keras
+from jax.extend.core import Literal
 
 from cam_widgets.kernel.probe import ProbeOutput
 
@@ -31,8 +32,22 @@ class _Pulled:
     pullback: Callable
 
     def gradients(self, which: Sequence[int]) -> list:
-        grads = self.pullback(jnp.ones_like(self.scores))
-        return [grads[i] for i in which]
+        # JAX gives zeros for a primal the scores do not depend on; the kernel's
+        # contract is None there (a clear error, never a silent blank map).
+        cotangent = jnp.ones_like(self.scores)
+        connected = _connected(jax.make_jaxpr(self.pullback)(cotangent).jaxpr)
+        grads = self.pullback(cotangent)
+        return [grads[i] if connected[i] else None for i in which]
+
+
+def _connected(jaxpr) -> list[bool]:
+    """Per output of `jaxpr`: whether it depends on its inputs at all (a pullback's
+    output that does not is a structural zero)."""
+    reached = set(jaxpr.invars)
+    for equation in jaxpr.eqns:
+        if any(not isinstance(var, Literal) and var in reached for var in equation.invars):
+            reached.update(equation.outvars)
+    return [not isinstance(var, Literal) and var in reached for var in jaxpr.outvars]
 
 
 class JaxBackend:
