@@ -123,10 +123,14 @@ def from_table(table: Any, images: Any = None,
 
 
 def from_result(result: Any, images: Any, labels: Sequence[int] | None = None,
-                boxes: np.ndarray | None = None) -> GalleryData:
-    """An `explain` result and the images it explained (optional labels and boxes)."""
+                boxes: np.ndarray | None = None, binary: bool | None = None) -> GalleryData:
+    """An `explain` result and the images it explained (optional labels and boxes).
+
+    `binary`: the model is a binary sigmoid head (`kernel.targets.sigmoid_head`); None
+    when the model is not at hand: then one output column in [0, 1] is read as one.
+    """
     from cam_widgets import metrics
-    from cam_widgets.audit.rows import probabilities
+    from cam_widgets.kernel.targets import looks_binary, top_classes
 
     maps = np.asarray(result.maps, np.float32)
     if maps.ndim != 3:
@@ -140,9 +144,9 @@ def from_result(result: Any, images: Any, labels: Sequence[int] | None = None,
         raise ValueError(f"{count} maps but {len(images)} images: pass the images explained.")
     predicted = probability = None
     if result.predictions is not None:
-        probs = probabilities(result.predictions)
-        predicted = probs.argmax(axis=1)
-        probability = probs[np.arange(count), predicted]
+        if binary is None:
+            binary = looks_binary(result.predictions)
+        predicted, probability = top_classes(result.predictions, binary)
     hits = energy = None
     if boxes is not None:
         hits = metrics.pointing_game(maps, boxes).astype(np.float32)

@@ -69,7 +69,12 @@ class CamGallery(traitlets.HasTraits):
         if self._model is not None:
             shape = tuple(self._model.inputs[0].shape)
             size = (int(shape[1]), int(shape[2])) if len(shape) == 4 else None
-        self.data = _data(source, images, labels, boxes, size)
+        binary = None
+        if self._model is not None:
+            from cam_widgets.kernel.targets import sigmoid_head
+
+            binary = sigmoid_head(self._model)
+        self.data = _data(source, images, labels, boxes, size, binary)
         self.class_names = class_names
         self._preprocess = preprocess
         self._viewer = None
@@ -228,7 +233,8 @@ def _load(model: Any):
     return load_model(model)
 
 
-def _data(source: Any, images: Any, labels: Any, boxes: Any, size: Any) -> GalleryData:
+def _data(source: Any, images: Any, labels: Any, boxes: Any, size: Any,
+          binary: bool | None) -> GalleryData:
     import pyarrow as pa
 
     if isinstance(source, (str, os.PathLike)):
@@ -243,6 +249,6 @@ def _data(source: Any, images: Any, labels: Any, boxes: Any, size: Any) -> Galle
     if hasattr(source, "maps") and hasattr(source, "targets"):
         if images is None:
             raise ValueError("An explain result needs its images: CamGallery(result, images=x).")
-        return from_result(source, images, labels, boxes)
+        return from_result(source, images, labels, boxes, binary)
     raise TypeError(f"CamGallery shows a results folder, a pyarrow Table or an explain result; "
                     f"got {type(source).__name__}.")

@@ -169,3 +169,22 @@ def test_rows_without_labels_or_boxes(results, tmp_path):
     gallery.misclassified, gallery.sort_by = False, "pointing_game"
     assert gallery.shown.tolist() == [0, 1, 2, 3]  # unknown values keep the source order
     assert tuple(gallery.sheet[4, 4, :3]) == compose.NEUTRAL
+
+
+def test_a_binary_sigmoid_head_is_read_as_p_and_1_minus_p():
+    """Class 1 where p >= 0.5 with probability p, else class 0 with 1 - p: a positive
+    image predicted positive is not flagged misclassified (with the model given or not)."""
+    from tests.kernel.helpers import binary_logits, binary_sigmoid_model
+
+    images = np.random.default_rng(18).random((6, 8, 8, 3)).astype(np.float32)
+    model = binary_sigmoid_model(images)
+    p = 1 / (1 + np.exp(-binary_logits(model, images)))
+    predicted = (p >= 0.5).astype(np.int64)
+    res = explain(model, images)
+    for given in (model, None):
+        gallery = CamGallery(res, model=given, images=images, labels=predicted,
+                             transport=RecordingTransport())
+        np.testing.assert_array_equal(gallery.data.predicted, predicted)
+        np.testing.assert_allclose(gallery.data.probability, np.where(predicted == 1, p, 1 - p),
+                                   rtol=1e-5)
+        assert not gallery.data.misclassified.any()

@@ -52,10 +52,14 @@ def forward_scores(run: Run, inputs: list[tf.Tensor], indices: tf.Tensor,
                    softmax: bool = False) -> tf.Tensor:
     """Scores of a forward pass (no gradient): the run's score, or with `softmax` the
     class probability (softmax of the logits; the model's output if it is not explained
-    on logits). A callable target is its own score."""
+    on logits; for a binary sigmoid head p for class 1 and 1 - p for class 0). A
+    callable target is its own score."""
     out = run.probe(inputs)
     if softmax and run.target_fn is None:
         given = out.scores_from[0]
+        if out.sigmoid_head:
+            p = given if out.probabilities else tf.sigmoid(given)
+            return gather_scores(p, indices, binary=True, probabilities=True)[0]
         probabilities = tf.nn.softmax(given) if run.probe.logits else given
         return gather_scores(probabilities, indices)[0]
     return run.score(out, indices)[0]
