@@ -18,8 +18,8 @@ from traitlets import Any as AnyTrait
 from traitlets import Bool, Dict, Float, HasTraits, Int, TraitError, Unicode, validate
 
 from cam_widgets import render
+from cam_widgets.class_names import ClassNames
 from cam_widgets.viewer import compose
-from cam_widgets.viewer.labels import ClassNames
 from cam_widgets.viewer.regions import check_region
 from cam_widgets.viewer.state import EFFECTS, RECOMPUTE, ImageSet, Settings
 from cam_widgets.viewer.transport import CanvasTransport
