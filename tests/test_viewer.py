@@ -485,6 +485,20 @@ def test_layer_controls_list_nested_spatial_layers_with_sizes(kernel, wire):
     assert viewer.current_map.shape == (12, 12)
 
 
+def test_layer_menu_offers_each_call_of_a_backbone_called_twice(kernel, wire):
+    from tests.kernel.helpers import backbone_twice
+
+    viewer = CamViewer(backbone_twice())
+    options = viewer.controls["layer"].options
+    assert [value for _, value in options] == ["half", "backbone/conv:0", "backbone/conv:1"]
+    assert {label for label, _ in options} >= {"backbone/conv:0 · 2×2", "backbone/conv:1 · 6×6"}
+    viewer.show(np.random.default_rng(5).random((8, 8, 3)))
+    assert viewer.controls["layer"].value == viewer.settings.layer == "backbone/conv:1"
+    viewer.controls["layer"].value = "backbone/conv:0"
+    assert kernel.calls[-1]["layer"] == "backbone/conv:0" and viewer.error is None
+    assert viewer.current_map.shape == (8, 8)
+
+
 def test_method_and_guided_controls(model, images, kernel, wire):
     viewer = CamViewer(model)
     viewer.show(images[0])

@@ -67,3 +67,16 @@ def binary_logits(model: keras.Model, images: np.ndarray) -> np.ndarray:
     pooled = keras.Model(model.inputs[0], model.get_layer("pool").output)(images).numpy()
     kernel, bias = head.get_weights()
     return (pooled.astype(np.float64) @ kernel + bias)[:, 0]
+
+
+def backbone_twice() -> keras.Model:
+    """A backbone for any size called on the 8x8 image and on its 4x4 average-pooled
+    copy: conv (3x3 valid) gives 6x6 on one call and 2x2 on the other."""
+    keras.utils.set_random_seed(4)
+    inner = keras.Input((None, None, 3))
+    backbone = keras.Model(
+        inner, keras.layers.Conv2D(2, 3, activation="relu", name="conv")(inner), name="backbone")
+    image = keras.Input((8, 8, 3))
+    half = keras.layers.AveragePooling2D(2, name="half")(image)
+    pooled = [keras.layers.GlobalAveragePooling2D()(backbone(x)) for x in (image, half)]
+    return keras.Model(image, keras.layers.Dense(3)(keras.layers.Concatenate()(pooled)))
