@@ -411,9 +411,9 @@ def test_a_channel_mismatch_says_how_to_fix_it(model, kernel, wire):
     viewer = CamViewer(model)
     viewer.show(np.random.default_rng(2).random((16, 16, 1)))
     assert viewer.error.startswith("the model expects 3 channel(s) (RGB), this image has 1 (grey)")
-    assert "np.repeat(img, 3, axis=-1)" in viewer.error and "resize" not in viewer.error
+    assert "np.repeat(images, 3, axis=-1)" in viewer.error and "resize" not in viewer.error
     viewer.show(np.random.default_rng(2).random((16, 16, 4)))
-    assert "drop the alpha channel: img[..., :3]" in viewer.error
+    assert "Drop the alpha channel: `images[..., :3]`" in viewer.error
     assert kernel.calls == []
 
 

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from cam_widgets.images import read_image
+
 #: Columns the gallery can sort by (besides "index", the source order).
 SORT_KEYS = ("index", "score", "probability", "pointing_game", "energy_in_box")
 UNKNOWN = -1  # a missing class (no label, or a callable target)
@@ -62,8 +64,6 @@ def _filled(values: Any, count: int, dtype: Any, missing: Any) -> np.ndarray:
 
 def _image_getter(ids: list[Any], images: Any,
                   size: tuple[int, int] | None) -> Callable[[int], np.ndarray]:
-    from PIL import Image
-
     if images is not None:
         array = np.asarray(images)
 
@@ -78,11 +78,7 @@ def _image_getter(ids: list[Any], images: Any,
         if not isinstance(path, str) or not os.path.isfile(path):
             raise ValueError(f"Image {path!r} is not a file: pass `images=` (the array the "
                              "results were computed from) to the gallery.")
-        with Image.open(path) as opened:
-            image = opened.convert("RGB")
-        if size is not None and image.size != (size[1], size[0]):
-            image = image.resize((size[1], size[0]), Image.BILINEAR)
-        return np.asarray(image)
+        return read_image(path, 3, size)  # RGB at the model's input size
 
     return from_file
 

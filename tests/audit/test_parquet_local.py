@@ -197,3 +197,14 @@ def test_a_binary_sigmoid_head_stores_p_and_1_minus_p(tmp_path):
     np.testing.assert_allclose(table.column("probability").to_numpy(),
                                np.where(predicted == 1, p, 1 - p), rtol=1e-5)
     np.testing.assert_array_equal(table.column("target").to_numpy(), predicted)
+
+
+def test_a_decompression_bomb_is_listed_with_its_reason(shapes, held_out, tmp_path, monkeypatch):
+    small, big = tmp_path / "small.png", tmp_path / "big.png"
+    pixels = as_uint8_images(held_out)[0]
+    Image.fromarray(pixels[:16, :16]).save(small)  # 256 pixels
+    Image.fromarray(pixels).save(big)  # 4096 pixels: more than twice the limit
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    summary = explain_to_parquet(shapes, [small, big], tmp_path / "out", preprocess=scale)
+    assert summary["written"] == 1 and list(summary["failed"]) == [str(big)]
+    assert "DecompressionBombError" in summary["failed"][str(big)]
