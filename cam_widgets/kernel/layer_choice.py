@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import keras
 
-from cam_widgets.kernel.graph import LayerCall
+from cam_widgets.kernel.graph import LayerCall, leaf_calls
 from cam_widgets.kernel.layers import LayerInfo, listed_calls
 from cam_widgets.kernel.segmentation import default_dense_layer
 from cam_widgets.kernel.token_layers import default_token_layer
@@ -63,7 +63,10 @@ def main_layers(model: keras.Model) -> list[LayerInfo]:
     """The spatial layers of `model` worth a place in a layer menu (see the module's
     rule), in execution order; every spatial layer if none qualifies. A layer called
     several times on one branch is considered once per call (`path:n`, as listed)."""
-    listed = listed_calls(model)
+    every = listed_calls(model)
+    graph_calls = {(call.path, call.ordinal) for call in leaf_calls(model)}
+    listed = [(info, call) for info, call in every  # not inside custom layers
+              if (call.path, call.ordinal) in graph_calls]
     spatial = [(info, call) for info, call in listed if info.spatial]
     chosen: set[str] = set()  # listed names
     chain = not any(isinstance(call.layer, _MERGES) for _, call in listed)
@@ -80,12 +83,12 @@ def main_layers(model: keras.Model) -> list[LayerInfo]:
         if following is None or _model_call(following[1]) != _model_call(call):
             chosen.add(info.path)  # the last spatial layer of the model or of each call
             # of a nested one
-    names = {(call.path, call.ordinal): info.path for info, call in listed}
+    names = {(call.path, call.ordinal): info.path for info, call in every}
     chosen = _up_to_default_token_layer(model, spatial, names, chosen)
     bottleneck = default_dense_layer(model, 0)
     if bottleneck is not None:
         chosen.add(names.get((bottleneck.path, bottleneck.ordinal), bottleneck.path))
-    infos = [info for info, _ in spatial]
+    infos = [info for info, _ in every if info.spatial]
     picked = [info for info in infos if info.path in chosen]
     return picked or infos
 

@@ -57,3 +57,25 @@ def test_all_layers_include_token_layers():
     assert res.layer == spatial
     assert res.maps.shape == (2, len(spatial), 16, 16)
     assert np.isfinite(res.maps).all() and res.maps.min() >= 0 and res.maps.max() <= 1
+
+
+class ConvBlock(keras.layers.Layer):
+    """A custom layer holding a convolution and its ReLU."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.conv = keras.layers.Conv2D(4, 3, padding="same", name="conv")
+        self.act = keras.layers.ReLU(name="act")
+
+    def call(self, x):
+        return self.act(self.conv(x))
+
+
+def test_the_menu_leaves_layers_inside_custom_layers_to_show_all():
+    keras.utils.set_random_seed(3)
+    inputs = keras.Input((8, 8, 2))
+    features = ConvBlock(name="block")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(3)(
+        keras.layers.GlobalAveragePooling2D()(features)))
+    assert [info.path for info in main_layers(model)] == ["block"]
+    assert "block/act" in [info.path for info in list_layers(model)]
