@@ -15,13 +15,14 @@ Display conventions
 from __future__ import annotations
 
 import io
-import os
 from functools import lru_cache
 from typing import Any
 
 import matplotlib
 import numpy as np
 from PIL import Image
+
+from cam_widgets.images import CHANNEL_MODES, is_file_or_pil, read_image
 
 __all__ = [
     "COLORMAPS",
@@ -60,22 +61,22 @@ def load_image(image: Any, mode: str = "RGB") -> np.ndarray:
     """Return one image as a numpy array, without changing its values.
 
     Accepts an array-like (H, W), (H, W, C) (any dtype, returned as given), a PIL image or
-    a path (read with Pillow and converted to ``mode``, uint8).
+    a path (read by `cam_widgets.images.read_image` and converted to ``mode``, "L", "RGB"
+    or "RGBA", uint8; "L" gives (H, W)).
     """
-    if isinstance(image, (str, os.PathLike)):
-        try:
-            with Image.open(image) as im:
-                return np.asarray(im.convert(mode))
-        except (OSError, ValueError) as e:
-            raise ValueError(f"cannot read image file {os.fspath(image)!r}: {e}") from None
-    if isinstance(image, Image.Image):
-        return np.asarray(image.convert(mode))
+    if is_file_or_pil(image):
+        channels = {mode: count for count, mode in CHANNEL_MODES.items()}.get(mode)
+        if channels is None:
+            raise ValueError(f"mode must be one of {', '.join(CHANNEL_MODES.values())}; "
+                             f"got {mode!r}")
+        array = read_image(image, channels)
+        return array[..., 0] if channels == 1 else array
     array = np.asarray(image)
     if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
         raise ValueError(
             f"expected an image array, a PIL image or a path, got {type(image).__name__}"
         )
-    if array.ndim == 3 and array.shape[-1] not in (1, 3, 4):
+    if array.ndim == 3 and array.shape[-1] not in CHANNEL_MODES:
         raise ValueError(
             f"an image must be (H, W), (H, W, 1), (H, W, 3) or (H, W, 4); got shape {array.shape}"
         )

@@ -408,9 +408,9 @@ def test_a_channel_mismatch_says_how_to_fix_it(model, kernel, wire):
     viewer = CamViewer(model)
     viewer.show(np.random.default_rng(2).random((16, 16, 1)))
     assert viewer.error.startswith("the model expects 3 channel(s) (RGB), this image has 1 (grey)")
-    assert "np.repeat(img, 3, axis=-1)" in viewer.error and "resize" not in viewer.error
+    assert "np.repeat(images, 3, axis=-1)" in viewer.error and "resize" not in viewer.error
     viewer.show(np.random.default_rng(2).random((16, 16, 4)))
-    assert "drop the alpha channel: img[..., :3]" in viewer.error
+    assert "Drop the alpha channel: `images[..., :3]`" in viewer.error
     assert kernel.calls == []
 
 
@@ -480,6 +480,20 @@ def test_layer_controls_list_nested_spatial_layers_with_sizes(kernel, wire):
     assert viewer.parts.controls["layer"].value == "backbone/stem"
     assert kernel.calls[-1]["layer"] == "backbone/stem"
     assert viewer.current_map.shape == (12, 12)
+
+
+def test_layer_menu_offers_each_call_of_a_backbone_called_twice(kernel, wire):
+    from tests.kernel.helpers import backbone_twice
+
+    viewer = CamViewer(backbone_twice())
+    options = viewer.controls["layer"].options
+    assert [value for _, value in options] == ["half", "backbone/conv:0", "backbone/conv:1"]
+    assert {label for label, _ in options} >= {"backbone/conv:0 · 2×2", "backbone/conv:1 · 6×6"}
+    viewer.show(np.random.default_rng(5).random((8, 8, 3)))
+    assert viewer.controls["layer"].value == viewer.settings.layer == "backbone/conv:1"
+    viewer.controls["layer"].value = "backbone/conv:0"
+    assert kernel.calls[-1]["layer"] == "backbone/conv:0" and viewer.error is None
+    assert viewer.current_map.shape == (8, 8)
 
 
 def test_method_and_guided_controls(model, images, kernel, wire):

@@ -14,6 +14,7 @@ from cam_widgets.audit.sources import Batch, DatasetSource
 from cam_widgets.audit.store import write_batch
 from cam_widgets.kernel import explain
 from cam_widgets.kernel.progress import image_bar
+from cam_widgets.kernel.targets import sigmoid_head
 
 
 def _batches(plan: Plan, done: set[Any]) -> Iterator[Batch]:
@@ -48,7 +49,8 @@ def explain_batch(model: Any, plan: Plan, batch: Batch) -> pa.Table:
     result = explain(model, batch.images, method=plan.method, target=target,
                      batch_size=plan.batch_size, **plan.explain_kwargs)
     return to_table(batch.ids, result, plan.schema, labels=labels,
-                    boxes=plan.boxes_at(batch.positions), masks=plan.masks_at(batch.positions))
+                    boxes=plan.boxes_at(batch.positions), masks=plan.masks_at(batch.positions),
+                    binary=sigmoid_head(model))
 
 
 def run_local(model: Any, plan: Plan, done: set[Any], show_progress: bool) -> dict[str, Any]:

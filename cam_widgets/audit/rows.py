@@ -7,6 +7,7 @@ import numpy as np
 import pyarrow as pa
 
 from cam_widgets import metrics
+from cam_widgets.kernel.targets import top_classes
 from cam_widgets.render import resize
 
 #: Columns every row has; the metric columns are null when no boxes or masks were given.
@@ -23,8 +24,8 @@ def schema(id_type: pa.DataType, map_size: tuple[int, int]) -> pa.Schema:
             pa.field("label", pa.int64()),  # the true class when known, else null
             pa.field("target", pa.int64()),  # the class explained (-1: callable target)
             pa.field("score", pa.float32()),  # the differentiated score
-            pa.field("predicted", pa.int64()),  # the model's top class
-            pa.field("probability", pa.float32()),  # its probability
+            pa.field("predicted", pa.int64()),  # the class target=None explains
+            pa.field("probability", pa.float32()),  # its probability (sigmoid: p or 1 - p)
             pa.field("layer", pa.string()),
             pa.field("method", pa.string()),
             pa.field("map", pa.list_(pa.float16(), height * width)),  # row-major, in [0, 1]
@@ -45,24 +46,12 @@ def map_size_of(table_schema: pa.Schema) -> tuple[int, int]:
     return height, width
 
 
-def probabilities(outputs: np.ndarray) -> np.ndarray:
-    """The model's outputs as class probabilities.
-
-    Rows that are already a distribution (a softmax head: non-negative, summing to 1)
-    are kept; anything else (logits) goes through a softmax.
-    """
-    outputs = np.asarray(outputs, np.float64)
-    if (outputs >= 0).all() and np.allclose(outputs.sum(axis=1), 1.0, atol=1e-3):
-        return outputs
-    shifted = np.exp(outputs - outputs.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
-
-
 def to_table(
     ids: list[Any], result: Any, table_schema: pa.Schema, *, labels: np.ndarray | None,
-    boxes: np.ndarray | None, masks: np.ndarray | None,
+    boxes: np.ndarray | None, masks: np.ndarray | None, binary: bool = False,
 ) -> pa.Table:
-    """Rows for one explained batch (`result` is an ExplainResult of these images)."""
+    """Rows for one explained batch (`result` is an ExplainResult of these images);
+    `binary`: the model is a binary sigmoid head (`kernel.targets.sigmoid_head`)."""
     count = len(ids)
     height, width = map_size_of(table_schema)
     full = np.asarray(result.maps, np.float32)
@@ -70,9 +59,7 @@ def to_table(
         np.zeros((0, height, width), np.float32)
     small = np.clip(small, 0.0, 1.0).astype(np.float16).reshape(count, -1)
     if result.predictions is not None:
-        probs = probabilities(result.predictions)
-        predicted = probs.argmax(axis=1).astype(np.int64)
-        probability = probs[np.arange(count), predicted].astype(np.float32)
+        predicted, probability = top_classes(result.predictions, binary)
     else:
         predicted = probability = None
     hits = energy = None

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
+from cam_widgets.images import CHANNEL_MODES, ImageFileError, read_image
 from cam_widgets.kernel.targets import label_indices
 
 Preprocess = Callable[[np.ndarray], Any]
@@ -58,11 +58,17 @@ def apply_preprocess(preprocess: Preprocess | None, raw: np.ndarray) -> np.ndarr
 
 @dataclass(frozen=True)
 class FileSource:
-    """Image files, decoded with Pillow; ids are the paths as strings."""
+    """Image files, read by `cam_widgets.images.read_image` (Pillow) at the model's
+    input size; ids are the paths as strings."""
 
     paths: tuple[str, ...]
     size: InputSize
     preprocess: Preprocess | None = None
+
+    def __post_init__(self) -> None:
+        if self.size.channels not in CHANNEL_MODES:
+            raise ValueError(f"Image files cannot be decoded for a model with "
+                             f"{self.size.channels} input channels (1, 3 or 4 can).")
 
     @property
     def ids(self) -> list[str]:
@@ -73,28 +79,15 @@ class FileSource:
         for position in positions:
             path = self.paths[position]
             try:
-                arrays.append(self._decode(path))
+                arrays.append(read_image(path, self.size.channels,
+                                         (self.size.height, self.size.width)))
                 good.append(position)
-            except (OSError, ValueError, UnidentifiedImageError,
-                    Image.DecompressionBombError) as error:
-                failed[path] = f"{type(error).__name__}: {error}"
+            except ImageFileError as error:  # missing, not an image, corrupt, a bomb
+                failed[path] = str(error)
         raw = (np.stack(arrays) if arrays
                else np.zeros((0, self.size.height, self.size.width, self.size.channels), np.uint8))
         images = apply_preprocess(self.preprocess, raw) if arrays else raw.astype(np.float32)
         return Batch([self.paths[p] for p in good], np.asarray(good, np.int64), images, failed)
-
-    def _decode(self, path: str) -> np.ndarray:
-        mode = {1: "L", 3: "RGB", 4: "RGBA"}.get(self.size.channels)
-        if mode is None:
-            raise ValueError(f"cannot decode files for a model with {self.size.channels} channels")
-        with Image.open(path) as opened:
-            opened.load()  # a truncated or corrupt file fails here, not later
-            image = opened.convert(mode)
-        wanted = (self.size.width, self.size.height)
-        if image.size != wanted:
-            image = image.resize(wanted, Image.BILINEAR)
-        array = np.asarray(image)
-        return array[..., None] if array.ndim == 2 else array
 
 
 @dataclass(frozen=True)

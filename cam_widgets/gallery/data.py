@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from cam_widgets.images import read_image
+
 #: Columns the gallery can sort by (besides "index", the source order).
 SORT_KEYS = ("index", "score", "probability", "pointing_game", "energy_in_box")
 UNKNOWN = -1  # a missing class (no label, or a callable target)
@@ -62,8 +64,6 @@ def _filled(values: Any, count: int, dtype: Any, missing: Any) -> np.ndarray:
 
 def _image_getter(ids: list[Any], images: Any,
                   size: tuple[int, int] | None) -> Callable[[int], np.ndarray]:
-    from PIL import Image
-
     if images is not None:
         array = np.asarray(images)
 
@@ -78,11 +78,7 @@ def _image_getter(ids: list[Any], images: Any,
         if not isinstance(path, str) or not os.path.isfile(path):
             raise ValueError(f"Image {path!r} is not a file: pass `images=` (the array the "
                              "results were computed from) to the gallery.")
-        with Image.open(path) as opened:
-            image = opened.convert("RGB")
-        if size is not None and image.size != (size[1], size[0]):
-            image = image.resize((size[1], size[0]), Image.BILINEAR)
-        return np.asarray(image)
+        return read_image(path, 3, size)  # RGB at the model's input size
 
     return from_file
 
@@ -123,10 +119,14 @@ def from_table(table: Any, images: Any = None,
 
 
 def from_result(result: Any, images: Any, labels: Sequence[int] | None = None,
-                boxes: np.ndarray | None = None) -> GalleryData:
-    """An `explain` result and the images it explained (optional labels and boxes)."""
+                boxes: np.ndarray | None = None, binary: bool | None = None) -> GalleryData:
+    """An `explain` result and the images it explained (optional labels and boxes).
+
+    `binary`: the model is a binary sigmoid head (`kernel.targets.sigmoid_head`); None
+    when the model is not at hand: then one output column in [0, 1] is read as one.
+    """
     from cam_widgets import metrics
-    from cam_widgets.audit.rows import probabilities
+    from cam_widgets.kernel.targets import looks_binary, top_classes
 
     maps = np.asarray(result.maps, np.float32)
     if maps.ndim != 3:
@@ -140,9 +140,9 @@ def from_result(result: Any, images: Any, labels: Sequence[int] | None = None,
         raise ValueError(f"{count} maps but {len(images)} images: pass the images explained.")
     predicted = probability = None
     if result.predictions is not None:
-        probs = probabilities(result.predictions)
-        predicted = probs.argmax(axis=1)
-        probability = probs[np.arange(count), predicted]
+        if binary is None:
+            binary = looks_binary(result.predictions)
+        predicted, probability = top_classes(result.predictions, binary)
     hits = energy = None
     if boxes is not None:
         hits = metrics.pointing_game(maps, boxes).astype(np.float32)

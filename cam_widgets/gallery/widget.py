@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import ipywidgets as widgets
@@ -17,6 +17,7 @@ import numpy as np
 import traitlets
 
 from cam_widgets import render
+from cam_widgets.class_names import ClassNames, ClassNamesLike
 from cam_widgets.gallery import compose
 from cam_widgets.gallery.data import SORT_KEYS, UNKNOWN, GalleryData, from_result, from_table
 from cam_widgets.gallery.state import View, classes_in, page_count, page_rows, selected_rows
@@ -34,7 +35,8 @@ class CamGallery(traitlets.HasTraits):
         `explain` result (then pass `images`, and optionally `labels` and `boxes`).
     model : keras.Model or .keras path, optional; needed to open a CamViewer on click.
     images : the images, when ids are indices (arrays or explain results).
-    preprocess, class_names : as for CamViewer.
+    preprocess, class_names : as for CamViewer (class names: a list, a dict, a decoder
+        callable or "imagenet", read by the same `ClassNames`).
     Settings (traitlets): sort_by, descending, predicted, label, misclassified, page,
     per_page, columns, thumb_size, opacity, colormap; `selected` is the clicked row.
     """
@@ -54,7 +56,7 @@ class CamGallery(traitlets.HasTraits):
 
     def __init__(self, source: Any, *, model: Any = None, images: Any = None,
                  preprocess: Callable[[np.ndarray], Any] | None = None,
-                 class_names: Sequence[str] | Mapping[int, str] | None = None,
+                 class_names: ClassNamesLike = None,
                  labels: Sequence[int] | None = None, boxes: np.ndarray | None = None,
                  transport: Any = None, **settings: Any) -> None:
         unknown = sorted(set(settings) - set(self.trait_names()))
@@ -69,8 +71,15 @@ class CamGallery(traitlets.HasTraits):
         if self._model is not None:
             shape = tuple(self._model.inputs[0].shape)
             size = (int(shape[1]), int(shape[2])) if len(shape) == 4 else None
-        self.data = _data(source, images, labels, boxes, size)
-        self.class_names = class_names
+        binary = n_classes = None
+        if self._model is not None:
+            from cam_widgets.kernel.targets import class_count, sigmoid_head
+
+            binary, n_classes = sigmoid_head(self._model), class_count(self._model)
+        self.data = _data(source, images, labels, boxes, size, binary)
+        self.class_names = ClassNames(class_names)  # as the viewer reads them
+        self._class_source = class_names
+        self._n_classes = n_classes or max(classes_in(self.data), default=-1) + 1 or None
         self._preprocess = preprocess
         self._viewer = None
         self._thumbs: dict[tuple, np.ndarray] = {}
@@ -105,14 +114,10 @@ class CamGallery(traitlets.HasTraits):
         return page_count(len(self.rows), self.per_page)
 
     def name(self, index: int) -> str:
+        """The name of class `index` ("class 3" without names), "?" when unknown."""
         if index == UNKNOWN:
             return "?"
-        names = self.class_names
-        if names is None:
-            return str(index)
-        if isinstance(names, Mapping):
-            return str(names.get(index, index))
-        return str(names[index]) if 0 <= index < len(names) else str(index)
+        return self.class_names(index, self._n_classes)
 
     def thumbnail(self, row: int) -> np.ndarray:
         key = (row, self.thumb_size, self.opacity, self.colormap)
@@ -185,7 +190,7 @@ class CamGallery(traitlets.HasTraits):
 
             layer = self.data.layer if self.data.layer and "," not in self.data.layer else None
             method = self.data.method if "," not in self.data.method else "gradcam"
-            self._viewer = CamViewer(self._model, class_names=self.class_names,
+            self._viewer = CamViewer(self._model, class_names=self._class_source,
                                      preprocess=self._preprocess, layer=layer, method=method,
                                      opacity=self.opacity, colormap=self.colormap)
         return self._viewer
@@ -228,7 +233,8 @@ def _load(model: Any):
     return load_model(model)
 
 
-def _data(source: Any, images: Any, labels: Any, boxes: Any, size: Any) -> GalleryData:
+def _data(source: Any, images: Any, labels: Any, boxes: Any, size: Any,
+          binary: bool | None) -> GalleryData:
     import pyarrow as pa
 
     if isinstance(source, (str, os.PathLike)):
@@ -243,6 +249,6 @@ def _data(source: Any, images: Any, labels: Any, boxes: Any, size: Any) -> Galle
     if hasattr(source, "maps") and hasattr(source, "targets"):
         if images is None:
             raise ValueError("An explain result needs its images: CamGallery(result, images=x).")
-        return from_result(source, images, labels, boxes)
+        return from_result(source, images, labels, boxes, binary)
     raise TypeError(f"CamGallery shows a results folder, a pyarrow Table or an explain result; "
                     f"got {type(source).__name__}.")

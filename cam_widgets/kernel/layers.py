@@ -6,8 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import keras
+import tensorflow as tf
 
 from cam_widgets.kernel.graph import LayerCall
+from cam_widgets.kernel.probe import Probe
 from cam_widgets.kernel.sublayers import all_calls as leaf_calls
 from cam_widgets.kernel.tokens import find_grid
 
@@ -49,25 +51,65 @@ def call_name(model: keras.Model, call: LayerCall, input_index: int = 0) -> str:
     return call.path
 
 
-def list_layers(model: keras.Model) -> list[LayerInfo]:
-    """Every layer of `model` with its path (`outer/inner/layer`), in execution order.
-
-    Layers of nested models are listed under their model's name, layers inside custom
-    layers under their host's path; a layer called several times (a shared encoder) is
-    listed once. Token layers are spatial with their patch grid (see `kernel.tokens`).
-    """
-    infos: dict[str, LayerInfo] = {}
+def _call_names(model: keras.Model) -> dict[tuple[str, int], str]:
+    """(path, ordinal) -> the name of each call: its path, with `:ordinal` when the path
+    has several calls on the branch of an input the call depends on (as `call_name`
+    names it, so `res.layer` is one of these names)."""
     calls = leaf_calls(model)
+    per_branch: dict[tuple[str, int], int] = {}
+    for call in calls:
+        for index in call.inputs_used:
+            per_branch[call.path, index] = per_branch.get((call.path, index), 0) + 1
+    return {(call.path, call.ordinal): (
+        f"{call.path}:{call.ordinal}"
+        if any(per_branch[call.path, index] > 1 for index in call.inputs_used) else call.path)
+        for call in calls}
+
+
+def _own_shapes(model: keras.Model, calls: list[LayerCall]) -> dict[tuple[str, int], tuple]:
+    """(path, ordinal) -> output shape of each of `calls` traced on the model's input
+    shapes. A nested model built for any input size records (None, None) for every
+    call inside it; called twice at two sizes, each call has its own size."""
+    probe = Probe(model, calls, guided=False, logits=True)
+    specs = [tf.TensorSpec(ref.shape, ref.dtype) for ref in model.inputs]
+    traced = tf.function(lambda *inputs: probe(list(inputs)).activations)
+    outputs = traced.get_concrete_function(*specs).structured_outputs
+    return {(call.path, call.ordinal): tuple(out.shape) for call, out in zip(calls, outputs)}
+
+
+def listed_calls(model: keras.Model) -> list[tuple[LayerInfo, LayerCall]]:
+    """What `list_layers` lists, each with the layer call it describes."""
+    names = _call_names(model)
+    calls = leaf_calls(model)
+    unsized = [call for call in calls if names[call.path, call.ordinal] != call.path
+               and None in call.output_shape[1:-1]]
+    shapes = _own_shapes(model, unsized) if unsized else {}
+    listed: dict[str, tuple[LayerInfo, LayerCall]] = {}
     for index, call in enumerate(calls):
-        if call.path in infos:
+        name = names[call.path, call.ordinal]
+        if name in listed:
             continue
         grid = find_grid(call, calls[:index], _image_shape(model, call))
-        infos[call.path] = LayerInfo(
-            call.path, type(call.layer).__name__, call.output_shape,
+        listed[name] = (LayerInfo(
+            name, type(call.layer).__name__,
+            shapes.get((call.path, call.ordinal), call.output_shape),
             _is_spatial(call) or grid is not None,
             grid.size if grid else None, grid.prefix if grid else 0,
-        )
-    return list(infos.values())
+        ), call)
+    return list(listed.values())
+
+
+def list_layers(model: keras.Model) -> list[LayerInfo]:
+    """Every layer call of `model` with its path (`outer/inner/layer`), in execution order.
+
+    Layers of nested models are listed under their model's name, layers inside custom
+    layers under their host's path. A layer called several times on one input's branch
+    (a backbone called on an image and on its flipped copy) is listed once per call, as
+    `path:n` with that call's own output shape, the name `explain` gives it in
+    `res.layer`; one called once per input (a siamese encoder) is listed once, by its
+    path. Token layers are spatial with their patch grid (see `kernel.tokens`).
+    """
+    return [info for info, _ in listed_calls(model)]
 
 
 def _image_shape(model: keras.Model, call: LayerCall) -> tuple[int | None, ...]:
@@ -153,12 +195,13 @@ def resolve_layer(
             f"{type(layer).__name__}."
         )
     if isinstance(layer, int):
-        if not -len(paths) <= layer < len(paths):
+        names = list(dict.fromkeys(_call_names(model).values()))
+        if not -len(names) <= layer < len(names):
             raise ValueError(
-                f"Layer index {layer} is out of range: the model has {len(paths)} layers "
-                f"(valid indices {-len(paths)}..{len(paths) - 1})."
+                f"Layer index {layer} is out of range: the model has {len(names)} layers "
+                f"(valid indices {-len(names)}..{len(names) - 1})."
             )
-        return _branch_call(by_path[paths[layer]], input_index)
+        return resolve_layer(model, names[layer], input_index)
     if isinstance(layer, keras.layers.Layer):
         matches = [c for c in calls if c.layer is layer]
         if not matches:
@@ -182,15 +225,18 @@ def resolve_layers(
     model: keras.Model, layers: str | Sequence[LayerSpec], input_index: int = 0
 ) -> tuple[LayerCall, ...]:
     """Several layer calls at once: a list of specs, or "all" for every spatial layer on
-    input `input_index`'s path (each call of a layer called several times), in
-    execution order."""
+    input `input_index`'s path (4-D layers and token layers on a patch grid; each call
+    of a layer called several times), in execution order."""
     if isinstance(layers, str):
         if layers != "all":
             raise ValueError(f"layers={layers!r}: give a list of layers or 'all'.")
+        calls = leaf_calls(model)
+        image = tuple(model.inputs[input_index].shape)
         chosen = tuple(
-            call for call in leaf_calls(model)
-            if (_is_spatial(call) and input_index in call.inputs_used
-                and not isinstance(call.layer, keras.layers.InputLayer)))
+            call for index, call in enumerate(calls)
+            if input_index in call.inputs_used
+            and not isinstance(call.layer, keras.layers.InputLayer)
+            and (_is_spatial(call) or find_grid(call, calls[:index], image) is not None))
         if not chosen:
             resolve_layer(model, None, input_index)  # raises the no-spatial-layer error
         return chosen

@@ -62,8 +62,12 @@ def label_indices(labels: Any) -> np.ndarray:
 def predicted_classes(model: keras.Model, predictions: np.ndarray) -> np.ndarray:
     """The class `target=None` explains, per row of the model's output: the argmax, or
     for a binary sigmoid head (B, 1) 1 where p >= 0.5 and 0 below."""
+    return _predicted(predictions, sigmoid_head(model))
+
+
+def _predicted(predictions: np.ndarray, binary: bool) -> np.ndarray:
     rows = np.asarray(predictions).reshape(len(predictions), -1)
-    if rows.shape[1] == 1 and sigmoid_head(model):
+    if rows.shape[1] == 1 and binary:
         return (rows[:, 0] >= 0.5).astype(np.int64)
     return rows.argmax(axis=1).astype(np.int64)
 
@@ -71,8 +75,42 @@ def predicted_classes(model: keras.Model, predictions: np.ndarray) -> np.ndarray
 def looks_like_probabilities(values: np.ndarray) -> bool:
     """True when every row of a (B, K) output, K > 1, lies in [0, 1] and sums to 1."""
     rows = np.asarray(values, np.float64)
-    return bool(rows.ndim == 2 and rows.shape[1] > 1 and rows.min() >= 0 and rows.max() <= 1
-                and np.allclose(rows.sum(axis=1), 1.0, atol=1e-3))
+    return bool(rows.ndim == 2 and rows.shape[1] > 1 and rows.size and rows.min() >= 0
+                and rows.max() <= 1 and np.allclose(rows.sum(axis=1), 1.0, atol=1e-3))
+
+
+def looks_binary(predictions: np.ndarray) -> bool:
+    """For a model's output seen without the model: True for one column in [0, 1], read
+    as a binary sigmoid head's p (a one-unit output has no class distribution else).
+    With the model at hand, `sigmoid_head(model)` decides."""
+    rows = np.asarray(predictions, np.float64)
+    return bool(rows.ndim == 2 and rows.shape[1] == 1 and rows.size
+                and rows.min() >= 0 and rows.max() <= 1)
+
+
+def class_probabilities(predictions: np.ndarray, binary: bool) -> np.ndarray:
+    """The model's output rows as a probability per class, float64 (B, K).
+
+    A `binary` sigmoid head's (B, 1) p becomes (1 - p, p): classes 0 and 1, as targets
+    name them. Rows that already look like probabilities (a softmax head) are kept;
+    other rows (logits) go through a softmax.
+    """
+    rows = np.asarray(predictions, np.float64).reshape(len(predictions), -1)
+    if binary and rows.shape[1] == 1:
+        return np.concatenate([1.0 - rows, rows], axis=1)
+    if looks_like_probabilities(rows) or not rows.size:
+        return rows
+    shifted = np.exp(rows - rows.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def top_classes(predictions: np.ndarray, binary: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(predicted class int64 (B,), its probability float32 (B,)) per row of the model's
+    output: the class `target=None` explains (`predicted_classes`) and its probability
+    (`class_probabilities`: p or 1 - p for a `binary` sigmoid head)."""
+    predicted = _predicted(predictions, binary)
+    probabilities = class_probabilities(predictions, binary)
+    return predicted, probabilities[np.arange(len(predicted)), predicted].astype(np.float32)
 
 
 def class_indices(target: TargetSpec, batch: int, n_classes: int | None) -> np.ndarray:

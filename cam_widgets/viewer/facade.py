@@ -19,11 +19,11 @@ from traitlets import Any as AnyTrait
 from traitlets import Bool, Dict, Float, HasTraits, Int, TraitError, Unicode, validate
 
 from cam_widgets import render
+from cam_widgets.class_names import ClassNames
 from cam_widgets.viewer import checks, compose
 from cam_widgets.viewer.state import EFFECTS, RECOMPUTE, ImageSet, Settings
 from cam_widgets.viewer.transport import CanvasTransport
 from cam_widgets.viewer.wiring import Parts, Wiring
-from cam_widgets.viewer.words import ClassNames
 
 __all__ = ["CamViewer"]
 

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from cam_widgets import render
+from cam_widgets.images import CHANNEL_KINDS, channel_advice, read_image, split_images
 
 #: What each setting changes: "recompute" asks the kernel for a new map, "repaint" only
 #: redraws the map already computed.
@@ -109,7 +110,6 @@ class ImageSet:
     ) -> None:
         # the kernel's image reader imports TensorFlow: loaded on use, so that this module
         # does not (until the reader has a home of its own, issue 18 item 4)
-        from cam_widgets.kernel.inputs import split_images
 
         if n_inputs > 1:
             if not isinstance(images, (list, tuple)) or len(images) != n_inputs:
@@ -148,10 +148,8 @@ class ImageSet:
         key = (index, input_index)
         array = self._raw.get(key)
         if array is None:
-            from cam_widgets.kernel.inputs import load_image
-
             item = self._per_input[input_index][index]
-            array = load_image(item, self._channels[input_index])
+            array = read_image(item, self._channels[input_index])
             self._raw.put(key, array)
         return array
 
@@ -172,17 +170,11 @@ class ImageSet:
         channel count checked (a mismatch is an error that says what to pass instead)."""
         raw = self.raw(index, input_index)
         want = self._channels[input_index]
-        if want is not None and raw.shape[-1] != want:
-            kinds = {1: "grey", 3: "RGB", 4: "RGBA"}
-            advice = {
-                (1, 3): "pass a grey image (H, W) or (H, W, 1), e.g. img.mean(axis=-1)",
-                (3, 1): "repeat the grey channel: np.repeat(img, 3, axis=-1), or pass a path "
-                        "or PIL image (converted to RGB)",
-                (3, 4): "drop the alpha channel: img[..., :3]",
-            }.get((want, raw.shape[-1]), f"give it {want} channels")
+        got = raw.shape[-1]
+        if want is not None and got != want:
             raise ValueError(
-                f"the model expects {want} channel(s) ({kinds.get(want, want)}), this image has "
-                f"{raw.shape[-1]} ({kinds.get(raw.shape[-1], raw.shape[-1])}): {advice}")
+                f"the model expects {want} channel(s) ({CHANNEL_KINDS.get(want, want)}), this "
+                f"image has {got} ({CHANNEL_KINDS.get(got, got)}). {channel_advice(got, want)}")
         height, width = self._sizes[input_index]
         if height is None or width is None or raw.shape[:2] == (height, width):
             return raw

@@ -21,7 +21,8 @@ from cam_widgets.viewer.pictures import Pictures
 from cam_widgets.viewer.prefetch import Prefetcher, likely_next
 from cam_widgets.viewer.session import Session
 from cam_widgets.viewer.transport import CanvasTransport
-from cam_widgets.viewer.words import ClassNames, TopClasses, Words
+from cam_widgets.class_names import ClassNames
+from cam_widgets.viewer.words import TopClasses, Words
 
 
 @dataclass(frozen=True)

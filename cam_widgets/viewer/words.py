@@ -1,18 +1,18 @@
-"""The viewer's words: class names, the class picker's entries, the explained class, the
-map's caption, the status line, the figure's caption lines and the top-5 buttons."""
+"""The viewer's words: the class picker's entries, the explained class, the map's
+caption, the status line, the figure's caption lines and the top-5 buttons (class names
+themselves come from `cam_widgets.class_names`)."""
 
 from __future__ import annotations
 
-import contextlib
 import html
-import io
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 import numpy as np
 
+from cam_widgets.class_names import ClassNames
 from cam_widgets.viewer.compose import format_value
 from cam_widgets.viewer.explainer import Explanation
 from cam_widgets.viewer.state import Settings
@@ -22,64 +22,6 @@ if TYPE_CHECKING:
 
 _INDEX = re.compile(r"\((\d+)\)\s*$|^\s*(\d+)\s*$")
 _SIGNED_SUFFIX = "; with guided ReLU the map is signed: red raises the score, blue lowers it"
-
-
-class ClassNames:
-    """Class index -> name, from a list, a mapping, a decoder callable or "imagenet".
-
-    A callable is used like keras.applications' ``decode_predictions(preds, top=k)``.
-    "imagenet" is that decoder (its names file is fetched once by Keras and cached).
-    A source that fails (offline, another shape) is tried once; `notice` then says so
-    and every class is called by its index. Whatever the source prints is swallowed.
-    """
-
-    def __init__(self, source: Sequence[str] | Mapping[int, str] | Callable[..., Any] | str | None):
-        self.notice = ""
-        self._source = source
-        self._names: dict[int, str] | None = None
-        if isinstance(source, str):
-            if source != "imagenet":
-                raise ValueError(
-                    f'class_names must be a list, a dict, a callable or "imagenet"; got {source!r}'
-                )
-        elif source is not None and not (callable(source) or isinstance(source, (Mapping, Sequence))):
-            raise TypeError(
-                "class_names must be a list, a dict {index: name}, a decoder callable or "
-                f'"imagenet"; got {type(source).__name__}'
-            )
-
-    def _decode_all(self, n_classes: int) -> dict[int, str]:
-        decoder = self._source
-        if decoder == "imagenet":
-            from keras.applications.imagenet_utils import decode_predictions
-
-            decoder = decode_predictions
-        scores = np.linspace(1.0, 0.0, n_classes, endpoint=False, dtype=np.float32)[None]
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            rows = decoder(scores, top=n_classes)[0]
-        names = {}
-        for rank, entry in enumerate(rows):
-            name = entry[1] if isinstance(entry, (tuple, list)) and len(entry) > 1 else entry
-            names[rank] = str(name)
-        return names
-
-    def __call__(self, index: int, n_classes: int | None) -> str:
-        fallback = f"class {index}"
-        source = self._source
-        if source is None:
-            return fallback
-        if isinstance(source, Mapping):
-            return str(source.get(index, fallback))
-        if isinstance(source, Sequence) and not isinstance(source, str):
-            return str(source[index]) if 0 <= index < len(source) else fallback
-        if self._names is None:
-            try:
-                self._names = self._decode_all(max(n_classes or 0, index + 1))
-            except Exception as e:  # offline, or a decoder for another number of classes
-                self._names = {}
-                what = "ImageNet names" if source == "imagenet" else "class names"
-                self.notice = f"could not load {what} ({type(e).__name__}); showing class indices"
-        return self._names.get(index, fallback)
 
 
 def layer_size(info: Any) -> str:

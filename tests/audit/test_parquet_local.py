@@ -177,3 +177,34 @@ def test_bad_images(shapes, held_out, tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(ValueError, match="is a file"):
         explain_to_parquet(shapes, held_out.images, tmp_path / "file")
+
+
+def test_a_binary_sigmoid_head_stores_p_and_1_minus_p(tmp_path):
+    """A one-unit sigmoid head has two classes: the row says 1 with probability p where
+    p >= 0.5, else 0 with probability 1 - p (not a softmax of one value: 0 with 1.0)."""
+    from tests.kernel.helpers import binary_logits, binary_sigmoid_model
+
+    images = np.random.default_rng(18).random((6, 8, 8, 3)).astype(np.float32)
+    model = binary_sigmoid_model(images)
+    p = 1 / (1 + np.exp(-binary_logits(model, images)))
+    labels = np.array([1, 1, 0, 0, 1, 1])
+    explain_to_parquet(model, images, tmp_path / "out", labels=labels, map_size=(4, 4),
+                       method="scorecam")
+    table = read_results(tmp_path / "out")
+    predicted = (p >= 0.5).astype(np.int64)
+    assert 0 < predicted.sum() < 6
+    np.testing.assert_array_equal(table.column("predicted").to_numpy(), predicted)
+    np.testing.assert_allclose(table.column("probability").to_numpy(),
+                               np.where(predicted == 1, p, 1 - p), rtol=1e-5)
+    np.testing.assert_array_equal(table.column("target").to_numpy(), predicted)
+
+
+def test_a_decompression_bomb_is_listed_with_its_reason(shapes, held_out, tmp_path, monkeypatch):
+    small, big = tmp_path / "small.png", tmp_path / "big.png"
+    pixels = as_uint8_images(held_out)[0]
+    Image.fromarray(pixels[:16, :16]).save(small)  # 256 pixels
+    Image.fromarray(pixels).save(big)  # 4096 pixels: more than twice the limit
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    summary = explain_to_parquet(shapes, [small, big], tmp_path / "out", preprocess=scale)
+    assert summary["written"] == 1 and list(summary["failed"]) == [str(big)]
+    assert "DecompressionBombError" in summary["failed"][str(big)]

@@ -169,3 +169,70 @@ def test_rows_without_labels_or_boxes(results, tmp_path):
     gallery.misclassified, gallery.sort_by = False, "pointing_game"
     assert gallery.shown.tolist() == [0, 1, 2, 3]  # unknown values keep the source order
     assert tuple(gallery.sheet[4, 4, :3]) == compose.NEUTRAL
+
+
+def test_a_binary_sigmoid_head_is_read_as_p_and_1_minus_p():
+    """Class 1 where p >= 0.5 with probability p, else class 0 with 1 - p: a positive
+    image predicted positive is not flagged misclassified (with the model given or not)."""
+    from tests.kernel.helpers import binary_logits, binary_sigmoid_model
+
+    images = np.random.default_rng(18).random((6, 8, 8, 3)).astype(np.float32)
+    model = binary_sigmoid_model(images)
+    p = 1 / (1 + np.exp(-binary_logits(model, images)))
+    predicted = (p >= 0.5).astype(np.int64)
+    res = explain(model, images)
+    for given in (model, None):
+        gallery = CamGallery(res, model=given, images=images, labels=predicted,
+                             transport=RecordingTransport())
+        np.testing.assert_array_equal(gallery.data.predicted, predicted)
+        np.testing.assert_allclose(gallery.data.probability, np.where(predicted == 1, p, 1 - p),
+                                   rtol=1e-5)
+        assert not gallery.data.misclassified.any()
+
+
+NAMES = ["disc", "square", "cross", "ring", "bar"]
+
+
+@pytest.mark.parametrize("names", [
+    NAMES, dict(enumerate(NAMES)),
+    lambda preds, top=5: [[("id", NAMES[i], float(p[i])) for i in np.argsort(-p)[:top]]
+                          for p in preds],
+], ids=["list", "mapping", "decoder"])
+def test_class_names_as_the_viewer_takes_them(results, names):
+    model, data, labels, folder = results
+    gallery = CamGallery(folder, images=data.images, class_names=names,
+                         transport=RecordingTransport())
+    assert [gallery.name(i) for i in range(4)] == NAMES[:4]
+    assert gallery.name(-1) == "?"
+    gallery.click(0)
+    assert f"true {NAMES[labels[0]]}" in gallery.show().children[1].children[0].value
+
+
+def test_imagenet_class_names_and_their_offline_fallback(results, monkeypatch):
+    import keras.applications.imagenet_utils as imagenet_utils
+
+    model, data, _, folder = results
+    seen = []
+
+    def decode(preds, top=5):  # Keras' decoder takes exactly 1000 classes
+        seen.append(preds.shape)
+        return [[("n0", f"imagenet_{i}", float(p[i])) for i in np.argsort(-p)[:top]]
+                for p in preds]
+
+    monkeypatch.setattr(imagenet_utils, "decode_predictions", decode)
+    gallery = CamGallery(folder, images=data.images, class_names="imagenet",
+                         transport=RecordingTransport())
+    assert [gallery.name(i) for i in range(3)] == ["imagenet_0", "imagenet_1", "imagenet_2"]
+    assert seen == [(1, 1000)]
+
+    def offline(preds, top=5):
+        raise OSError("no network")
+
+    monkeypatch.setattr(imagenet_utils, "decode_predictions", offline)
+    gallery = CamGallery(folder, images=data.images, class_names="imagenet",
+                         transport=RecordingTransport())
+    assert gallery.name(2) == "class 2"
+    assert gallery.class_names.notice == \
+        "could not load ImageNet names (OSError); showing class indices"
+    with pytest.raises(ValueError, match='class_names must be a list, a dict, a callable or "imagenet"'):
+        CamGallery(folder, images=data.images, class_names="imagenett")

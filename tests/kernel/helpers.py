@@ -39,3 +39,44 @@ def split_relu(head_activation: str | None = None) -> keras.Model:
     model.get_layer("split").set_weights([np.array([[[[1.0, -1.0]]]]), np.zeros(2)])
     model.get_layer("head").set_weights([np.array([[1.0], [-1.0]]), np.zeros(1)])
     return model
+
+
+def binary_sigmoid_model(images: np.ndarray) -> keras.Model:
+    """A one-unit sigmoid classifier small enough for every method: 8x8x3 -> 2x2/2 patch
+    conv (4 channels) -> 16 tokens -> one self-attention block with a residual -> mean
+    -> Dense(1, sigmoid). The head's bias is set so that the logits of `images` are
+    centred on 0 and spread about +-2 (some images are predicted 1, some 0)."""
+    keras.utils.set_random_seed(18)
+    inputs = keras.Input((8, 8, 3))
+    patches = keras.layers.Conv2D(4, 2, strides=2, name="patch")(inputs)
+    tokens = keras.layers.Reshape((16, 4), name="tokens")(patches)
+    attended = keras.layers.MultiHeadAttention(1, 4, name="mha")(tokens, tokens)
+    pooled = keras.layers.GlobalAveragePooling1D(name="pool")(
+        keras.layers.Add(name="residual")([tokens, attended]))
+    head = keras.layers.Dense(1, activation="sigmoid", name="head")
+    model = keras.Model(inputs, head(pooled), name="binary_sigmoid")
+    logits = keras.Model(inputs, pooled)(images).numpy() @ head.get_weights()[0]
+    weights = head.get_weights()[0] * 2 / logits.std()  # logits of about +-2
+    head.set_weights([weights, -np.median(logits, axis=0) * 2 / logits.std()])
+    return model
+
+
+def binary_logits(model: keras.Model, images: np.ndarray) -> np.ndarray:
+    """The pre-sigmoid value of `binary_sigmoid_model` for `images`, (B,) float64."""
+    head = model.get_layer("head")
+    pooled = keras.Model(model.inputs[0], model.get_layer("pool").output)(images).numpy()
+    kernel, bias = head.get_weights()
+    return (pooled.astype(np.float64) @ kernel + bias)[:, 0]
+
+
+def backbone_twice() -> keras.Model:
+    """A backbone for any size called on the 8x8 image and on its 4x4 average-pooled
+    copy: conv (3x3 valid) gives 6x6 on one call and 2x2 on the other."""
+    keras.utils.set_random_seed(4)
+    inner = keras.Input((None, None, 3))
+    backbone = keras.Model(
+        inner, keras.layers.Conv2D(2, 3, activation="relu", name="conv")(inner), name="backbone")
+    image = keras.Input((8, 8, 3))
+    half = keras.layers.AveragePooling2D(2, name="half")(image)
+    pooled = [keras.layers.GlobalAveragePooling2D()(backbone(x)) for x in (image, half)]
+    return keras.Model(image, keras.layers.Dense(3)(keras.layers.Concatenate()(pooled)))

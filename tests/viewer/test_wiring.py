@@ -10,7 +10,7 @@ import numpy as np
 from cam_widgets.viewer.state import EFFECTS, RECOMPUTE, ImageSet
 from cam_widgets.viewer.transport import RecordingTransport
 from cam_widgets.viewer.wiring import Wiring
-from cam_widgets.viewer.words import ClassNames
+from cam_widgets.class_names import ClassNames
 from tests.viewer.fakes import LAYERS, FakeKernel, Owner, images
 
 NAMES = ["disc", "square", "cross"]

@@ -51,10 +51,14 @@ def with_explained(run: Run, explained, count) -> list:
 def forward_scores(run: Run, inputs: list, indices, softmax: bool = False):
     """Scores of a forward pass (no gradient): the run's score, or with `softmax` the
     class probability (softmax of the logits; the model's output if it is not explained
-    on logits). A callable target is its own score."""
+    on logits; for a binary sigmoid head p for class 1 and 1 - p for class 0). A
+    callable target is its own score."""
     out = run.probe(inputs)
     if softmax and run.target_fn is None:
         given = out.scores_from[0]
+        if out.sigmoid_head:
+            p = given if out.probabilities else ops.sigmoid(given)
+            return gather_scores(p, indices, binary=True, probabilities=True)[0]
         probabilities = ops.softmax(given) if run.probe.logits else given
         return gather_scores(probabilities, indices)[0]
     return run.score(out, indices)[0]
