@@ -486,12 +486,12 @@ def test_layer_menu_offers_each_call_of_a_backbone_called_twice(kernel, wire):
     from tests.kernel.helpers import backbone_twice
 
     viewer = CamViewer(backbone_twice())
-    options = viewer.controls["layer"].options
+    options = viewer.parts.controls["layer"].options
     assert [value for _, value in options] == ["half", "backbone/conv:0", "backbone/conv:1"]
     assert {label for label, _ in options} >= {"backbone/conv:0 · 2×2", "backbone/conv:1 · 6×6"}
     viewer.show(np.random.default_rng(5).random((8, 8, 3)))
-    assert viewer.controls["layer"].value == viewer.settings.layer == "backbone/conv:1"
-    viewer.controls["layer"].value = "backbone/conv:0"
+    assert viewer.parts.controls["layer"].value == viewer.settings.layer == "backbone/conv:1"
+    viewer.parts.controls["layer"].value = "backbone/conv:0"
     assert kernel.calls[-1]["layer"] == "backbone/conv:0" and viewer.error is None
     assert viewer.current_map.shape == (8, 8)
 
