@@ -830,6 +830,9 @@ def test_images_and_classes_follow_the_kernels_rules(kernel, wire):
     assert viewer.parts.controls["image"].max == 2  # three images, not one (8, 8, 8) picture
     assert len(viewer.parts.controls["target"].options) == 2  # classes 0 and 1 in the picker
     assert viewer.target == 1  # p = 0.63: the positive class is the predicted one
+    p = float(binary.predict(grey[:1, ..., None], verbose=0)[0, 0])
+    assert viewer.parts.class_label.value.endswith(f" · p {p:.3g}")  # the class's p
     viewer.target = 0  # the negative class: minus the logit
     expected = _REAL_KERNEL().explain(binary, grey[:1, ..., None], target=0).maps[0]
     np.testing.assert_allclose(viewer.current_map, expected, atol=1e-5)
+    assert viewer.parts.class_label.value.endswith(f" · p {1 - p:.3g}")  # 1 - p

@@ -127,6 +127,10 @@ class Words:
 
     def score_text(self, e: Explanation) -> str:
         text = f"score {format_value(e.score)}"
+        if (e.predictions is not None and e.predictions.shape[-1] == 1
+                and self.facts.n_classes == 2 and e.target in (0, 1)):  # a sigmoid head's p
+            p = float(e.predictions[0])
+            return text + f" · p {format_value(p if e.target == 1 else 1.0 - p)}"
         if e.predictions is not None and 0 <= e.target < e.predictions.shape[-1]:
             label = "p" if self.kernel.looks_like_probabilities(e.predictions[None]) else "output"
             if self.facts.dense is not None:
