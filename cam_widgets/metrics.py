@@ -23,6 +23,7 @@ import numpy as np
 from cam_widgets.imputation import impute
 from cam_widgets.kernel import explain
 from cam_widgets.kernel.compiled import forward_function
+from cam_widgets.kernel.targets import class_probabilities, sigmoid_head
 from cam_widgets.kernel.graph import leaf_calls
 
 
@@ -121,12 +122,16 @@ def _ranks(maps: np.ndarray) -> np.ndarray:
 
 
 def _outputs(model: keras.Model):
-    """outputs(images, batch_size) -> the model's output for every image, in batches."""
+    """outputs(images, batch_size) -> the model's output for every image, in batches,
+    one column per class (a binary sigmoid head's p becomes (1 - p, p))."""
+    binary = sigmoid_head(model)
+
     def outputs(images: np.ndarray, batch_size: int) -> np.ndarray:
         forward = forward_function(model, images.shape[1:])
         images = images.astype(np.float32, copy=False)
-        return np.concatenate([forward(images[i:i + batch_size])
-                               for i in range(0, len(images), batch_size)])
+        out = np.concatenate([forward(images[i:i + batch_size])
+                              for i in range(0, len(images), batch_size)])
+        return class_probabilities(out, binary) if binary else out
 
     return outputs
 

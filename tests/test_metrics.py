@@ -111,3 +111,16 @@ def test_mean_baseline_is_each_images_mean_colour():
     np.testing.assert_allclose(by_name.deletion[:, -1], image.mean(axis=(1, 2, 3)), rtol=1e-5)
     with pytest.raises(ValueError, match="baseline must be 'mean'"):
         deletion_insertion(mean_model(), image, maps, targets, baseline="blur")
+
+
+def test_a_binary_sigmoid_head_scores_class_0_as_one_minus_p():
+    inputs = keras.Input((4, 4, 1))
+    dense = keras.layers.Dense(1, activation="sigmoid", use_bias=False)
+    model = keras.Model(inputs, dense(keras.layers.Flatten()(inputs)))
+    dense.set_weights([np.full((16, 1), 1 / 16, np.float32)])  # p = sigmoid(mean pixel)
+    image, everywhere = np.ones((1, 4, 4, 1), np.float32), np.ones((1, 4, 4), np.float32)
+    p_full, p_empty = 1 / (1 + np.exp(-1.0)), 0.5
+    for target, first, last in ((1, p_full, p_empty), (0, 1 - p_full, 1 - p_empty)):
+        curves = deletion_insertion(model, image, everywhere, np.array([target]), steps=4,
+                                    baseline=0.0)
+        np.testing.assert_allclose(curves.deletion[0][[0, -1]], [first, last], atol=1e-6)
