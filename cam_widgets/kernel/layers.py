@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import keras
-import tensorflow as tf
 
+from cam_widgets.kernel import backends
 from cam_widgets.kernel.graph import LayerCall
 from cam_widgets.kernel.probe import Probe
 from cam_widgets.kernel.sublayers import all_calls as leaf_calls
@@ -71,10 +71,10 @@ def _own_shapes(model: keras.Model, calls: list[LayerCall]) -> dict[tuple[str, i
     shapes. A nested model built for any input size records (None, None) for every
     call inside it; called twice at two sizes, each call has its own size."""
     probe = Probe(model, calls, guided=False, logits=True)
-    specs = [tf.TensorSpec(ref.shape, ref.dtype) for ref in model.inputs]
-    traced = tf.function(lambda *inputs: probe(list(inputs)).activations)
-    outputs = traced.get_concrete_function(*specs).structured_outputs
-    return {(call.path, call.ordinal): tuple(out.shape) for call, out in zip(calls, outputs)}
+    shapes = backends.current().output_shapes(
+        lambda *inputs: probe(list(inputs)).activations,
+        [(tuple(ref.shape), ref.dtype) for ref in model.inputs])
+    return {(call.path, call.ordinal): tuple(shape) for call, shape in zip(calls, shapes)}
 
 
 def listed_calls(model: keras.Model) -> list[tuple[LayerInfo, LayerCall]]:

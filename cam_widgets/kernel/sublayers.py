@@ -184,7 +184,8 @@ class SubCalls:
                 ordinal = self.seen.get(path, 0)
                 self.seen[path] = ordinal + 1
                 flat = keras.tree.flatten(outputs)
-                shape = tuple(flat[0].shape) if flat else ()
+                # batch axis free, as in a symbolic trace (JAX, torch run one image)
+                shape = (None, *tuple(flat[0].shape)[1:]) if flat else ()
                 sub = SubLayerCall(path, layer, ordinal, call.inputs_used, shape, False, call)
                 return self.on_output(sub, outputs)
             return hook
@@ -228,8 +229,8 @@ def all_calls(model: keras.Model) -> tuple[LayerCall, ...]:
             return subs.call_host(call, args, kwargs)
         return call_layer(call.layer, args, kwargs)
 
-    backends.current().trace_once(lambda *inputs: walk(model, list(inputs), run_leaf),
-                                  [(tuple(ref.shape), ref.dtype) for ref in model.inputs])
+    backends.current().output_shapes(lambda *inputs: walk(model, list(inputs), run_leaf),
+                                     [(tuple(ref.shape), ref.dtype) for ref in model.inputs])
     ordered: list[LayerCall] = []
     for call in calls:
         ordered.extend(inner.get((call.path, call.ordinal), []))

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import keras
 
 SUPPORTED = ("tensorflow", "jax", "torch")
+FREE_SIZE = 224  # the size given to a free image axis where a run needs a size
 
 Scored = Callable[..., tuple[Any, Any]]  # f(*primals) -> (scores (B,), aux)
 
@@ -60,10 +61,13 @@ class Backend(Protocol):
         compiling it (TensorFlow: eagerly, no trace); None where it is not (JAX compiles
         every operation on its first eager use; torch never compiles)."""
 
-    def trace_once(self, fn: Callable[..., Any], signature: Sequence[tuple[tuple, str]]
-                   ) -> None:
-        """Run `fn` once on placeholders (or small zeros) of `signature`, for its side
-        effects (recording which layers it calls); its results are dropped."""
+    def output_shapes(self, fn: Callable[..., Any], signature: Sequence[tuple[tuple, str]]
+                      ) -> Any:
+        """Run `fn` once on placeholders (or zeros) of `signature` and give the shapes of
+        what it returns (a tree of tuples, the batch axis None): the shapes a model's
+        calls take, and the side effects of one run (which layers it calls). A free
+        axis other than the batch is run at `FREE_SIZE` where placeholders cannot be
+        free (JAX, torch)."""
 
 
 @functools.cache

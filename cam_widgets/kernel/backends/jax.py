@@ -16,6 +16,8 @@ import jax.numpy as jnp
 import keras
 from jax.extend.core import Literal
 
+from cam_widgets.kernel.backends.shapes import sized
+
 from cam_widgets.kernel.probe import ProbeOutput
 
 # A probe's output travels out of `jax.vjp` as the auxiliary result: its tensors must be
@@ -99,10 +101,10 @@ class JaxBackend:
     def uncompiled(self, fn):
         return None  # op-by-op dispatch compiles each operation: slower than one jit
 
-    def trace_once(self, fn, signature) -> None:
-        shapes = [jax.ShapeDtypeStruct(tuple(1 if d is None else d for d in shape), dtype)
-                  for shape, dtype in signature]
-        jax.eval_shape(fn, *shapes)
+    def output_shapes(self, fn, signature):
+        shapes = [jax.ShapeDtypeStruct(sized(shape), dtype) for shape, dtype in signature]
+        return jax.tree_util.tree_map(lambda out: (None, *out.shape[1:]),
+                                      jax.eval_shape(fn, *shapes))
 
 
 BACKEND = JaxBackend()

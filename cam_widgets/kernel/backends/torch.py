@@ -12,6 +12,8 @@ from typing import Any
 import keras
 import torch
 
+from cam_widgets.kernel.backends.shapes import sized
+
 
 @dataclass
 class _Graph:
@@ -72,11 +74,11 @@ class TorchBackend:
     def uncompiled(self, fn):
         return None  # `compile` runs eagerly already
 
-    def trace_once(self, fn, signature) -> None:
-        zeros = [keras.ops.zeros(tuple(1 if d is None else d for d in shape), dtype)
-                 for shape, dtype in signature]
+    def output_shapes(self, fn, signature):
+        zeros = [keras.ops.zeros(sized(shape), dtype) for shape, dtype in signature]
         with torch.no_grad():
-            fn(*zeros)
+            outputs = fn(*zeros)
+        return keras.tree.map_structure(lambda out: (None, *out.shape[1:]), outputs)
 
 
 BACKEND = TorchBackend()
