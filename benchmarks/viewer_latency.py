@@ -86,11 +86,11 @@ def main() -> None:
     start = time.perf_counter()
     viewer.show(images)
     first_ms = (time.perf_counter() - start) * 1e3
-    viewer.prefetcher.wait()  # the user looks at the first picture meanwhile
-    pretraced = ", ".join(f"{_what(s, viewer)} {t:.1f} s" for s, t in viewer.prefetcher.done)
-    log = viewer.transport.log
+    viewer.parts.prefetcher.wait()  # the user looks at the first picture meanwhile
+    pretraced = ", ".join(f"{_what(s, viewer)} {t:.1f} s" for s, t in viewer.parts.prefetcher.done)
+    log = viewer.parts.transport.log
     default_layer = viewer.layer
-    paths = [value for _, value in viewer.controls["layer"].options]
+    paths = [value for _, value in viewer.parts.controls["layer"].options]
     neighbour = paths[paths.index(default_layer) - 1]
     payload: dict[str, list[int]] = {}
 

@@ -14,6 +14,7 @@ loaded, and if the descriptor cannot be redirected the import runs as usual.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -84,3 +85,25 @@ def import_tensorflow() -> ModuleType:
             with stderr_without(STARTUP_NOTICES):
                 import tensorflow  # noqa: F401
     return sys.modules["tensorflow"]
+
+
+def keras_backend() -> str:
+    """The backend Keras runs on, or will run on once imported, read without importing
+    it: KERAS_BACKEND, else the `backend` of keras.json, else tensorflow."""
+    if "keras" in sys.modules:
+        return sys.modules["keras"].config.backend()
+    if os.environ.get("KERAS_BACKEND"):
+        return os.environ["KERAS_BACKEND"]
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    try:
+        with open(os.path.join(home, "keras.json"), encoding="utf-8") as file:
+            return str(json.load(file).get("backend", "tensorflow"))
+    except (OSError, ValueError):
+        return "tensorflow"
+
+
+def import_keras_quietly() -> None:
+    """Load TensorFlow without its notices first when Keras will run on it (other
+    backends do not need TensorFlow to be loaded at all)."""
+    if keras_backend() == "tensorflow":
+        import_tensorflow()

@@ -88,9 +88,9 @@ def shapes_model() -> keras.Model:
     16x16x64) is the layer ``"last_conv"``. The model is not compiled. Each call loads a
     fresh copy from the package data, so callers may modify it freely.
     """
-    from cam_widgets._tf_startup import import_tensorflow
+    from cam_widgets._tf_startup import import_keras_quietly
 
-    import_tensorflow()  # deferred, as Keras: the data generator needs numpy only
+    import_keras_quietly()  # deferred, as Keras: the data generator needs numpy only
     import keras
 
     with resources.as_file(resources.files("cam_widgets") / "data" / _MODEL_FILE) as path:

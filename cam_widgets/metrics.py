@@ -13,16 +13,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from cam_widgets._tf_startup import import_tensorflow
+from cam_widgets._tf_startup import import_keras_quietly
 
-import_tensorflow()  # before Keras loads it: no start-up notices
+import_keras_quietly()  # before Keras loads TensorFlow: no start-up notices
 
 import keras  # noqa: E402
 import numpy as np
-import tensorflow as tf
 
 from cam_widgets.imputation import impute
 from cam_widgets.kernel import explain
+from cam_widgets.kernel.compiled import forward_function
 from cam_widgets.kernel.graph import leaf_calls
 
 
@@ -122,9 +122,13 @@ def _ranks(maps: np.ndarray) -> np.ndarray:
 
 def _outputs(model: keras.Model):
     """outputs(images, batch_size) -> the model's output for every image, in batches."""
-    forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
-    return lambda images, batch_size: np.concatenate(
-        [forward(images[i:i + batch_size]).numpy() for i in range(0, len(images), batch_size)])
+    def outputs(images: np.ndarray, batch_size: int) -> np.ndarray:
+        forward = forward_function(model, images.shape[1:])
+        images = images.astype(np.float32, copy=False)
+        return np.concatenate([forward(images[i:i + batch_size])
+                               for i in range(0, len(images), batch_size)])
+
+    return outputs
 
 
 def _scorer(model: keras.Model):

@@ -29,15 +29,15 @@ def vit_images() -> np.ndarray:
 
 def test_token_layers_show_their_patch_grid_in_the_menu(vit, vit_images, kernel, wire):
     viewer = CamViewer(vit)
-    labels = [label for label, _ in viewer.controls["layer"].options]
+    labels = [label for label, _ in viewer.parts.controls["layer"].options]
     assert labels == ["block0_add_1 · 4×4 tokens", "block0_add_2 · 4×4 tokens",
                       "block1_ln_1 · 4×4 tokens"]
     viewer.show(vit_images[0])  # the kernel's default layer: the last entry
-    assert viewer.layer == "block1_ln_1" and not viewer._wiring.all_layers_box.value
+    assert viewer.layer == "block1_ln_1" and not viewer.parts.all_layers.value
     viewer.layer = "block0_add_2"
     viewer.flush()
-    assert "layer block0_add_2 (4×4 tokens)" in viewer.status.value
-    assert "depth 2 of 3: block0_add_2 · 4×4 tokens" in viewer._wiring.depth_label.value
+    assert "layer block0_add_2 (4×4 tokens)" in viewer.parts.status.value
+    assert "depth 2 of 3: block0_add_2 · 4×4 tokens" in viewer.parts.depth_label.value
     expected = _REAL_KERNEL().explain(vit, vit_images, layer="block0_add_2").maps[0]
     np.testing.assert_allclose(viewer.current_map, expected, atol=1e-5)
 
@@ -82,14 +82,14 @@ def test_a_class_is_explained_over_its_predicted_region(unet, seg_images, kernel
     np.testing.assert_allclose(viewer.current_map,
                                kernel_map(unet, seg_images[0], SegmentationTarget(top)),
                                atol=1e-5)
-    assert "over its predicted region" in viewer.status.value
-    assert f"pixel share {format_value(shares[top])}" in viewer.class_label.value
+    assert "over its predicted region" in viewer.parts.status.value
+    assert f"pixel share {format_value(shares[top])}" in viewer.parts.class_label.value
     # the top-5 buttons rank the classes by predicted pixel share
     order = np.argsort(-shares, kind="stable")
-    assert [b.description for b in viewer.top5_buttons[:3]] == [
+    assert [b.description for b in viewer.parts.top5_buttons[:3]] == [
         f"{NAMES[k]} {format_value(shares[k])}" for k in order]
     other = int(order[1])
-    viewer.controls["target"].value = f"{NAMES[other]} ({other})"  # the class picker
+    viewer.parts.controls["target"].value = f"{NAMES[other]} ({other})"  # the class picker
     viewer.flush()
     assert viewer.target == other and viewer.error is None
     np.testing.assert_allclose(viewer.current_map,
@@ -101,7 +101,7 @@ def test_a_dragged_rectangle_explains_that_region_only(unet, seg_images, kernel,
     viewer = CamViewer(unet, class_names=NAMES, target=2)
     viewer.show(seg_images)
     predicted = viewer.current_map.copy()
-    transport = viewer.transport
+    transport = viewer.parts.transport
     transport.mouse("down", 9.6, 11.2)  # dragged up and to the left
     transport.mouse("move", 5.0, 6.0)  # previewed on the overlay while the mouse moves
     assert transport.previews == [compose.outline_rects((5, 6, 10, 12), (16, 16))]
@@ -118,7 +118,7 @@ def test_a_dragged_rectangle_explains_that_region_only(unet, seg_images, kernel,
     np.testing.assert_allclose(
         drawn, kernel_map(unet, seg_images[0], SegmentationTarget(2, mask=mask)), atol=1e-5)
     assert not np.allclose(drawn, predicted, atol=1e-3)  # the region changed the map
-    assert "over region x 2-10, y 3-12" in viewer.status.value
+    assert "over region x 2-10, y 3-12" in viewer.parts.status.value
     # the region from code: the same map as the drag (a fresh viewer, no shared cache)
     coded = CamViewer(unet, class_names=NAMES, target=2)
     coded.show(seg_images)
@@ -143,7 +143,7 @@ def test_a_dragged_rectangle_explains_that_region_only(unet, seg_images, kernel,
     transport.mouse("move", 6.5, 7.5)
     transport.mouse("out", 20.0, 7.5)
     assert viewer.region == (1, 1, 7, 8)
-    viewer.drawing.clear_button.click()
+    viewer.parts.drawing.clear_button.click()
     assert viewer.region is None
     viewer.region = (0, 0, 5, 5)
     viewer.image_index = 1
@@ -159,8 +159,8 @@ def test_the_region_is_outlined_on_the_overlay_and_in_the_snapshot(unet, seg_ima
     viewer.region = (2, 3, 10, 12)
     viewer.flush()
     drawn = viewer.panels()
-    frame = viewer._wiring.painter.frame
-    expected = compose.blend_overlay(frame.image, frame.heat, viewer.opacity)
+    image, heat = drawn[:, :16], drawn[:, 16:32]  # the image and heatmap panels
+    expected = compose.blend_overlay(image, heat, viewer.opacity)
     black, white = (0, 0, 0, 255), (255, 255, 255, 255)
     # a one-pixel dark ring on the rectangle's edge, a light one inside it
     for ring, colour in ((0, black), (1, white)):
@@ -168,12 +168,12 @@ def test_the_region_is_outlined_on_the_overlay_and_in_the_snapshot(unet, seg_ima
         expected[y0, x0:x1] = expected[y1 - 1, x0:x1] = colour
         expected[y0:y1, x0] = expected[y0:y1, x1 - 1] = colour
     np.testing.assert_array_equal(drawn[:, 32:], expected)
-    assert (drawn[:, 32:] != compose.blend_overlay(frame.image, frame.heat, viewer.opacity)
+    assert (drawn[:, 32:] != compose.blend_overlay(image, heat, viewer.opacity)
             ).any(axis=-1).sum() == 30 + 22  # the rings of an 8 x 9 and a 6 x 7 rectangle
     np.testing.assert_array_equal(drawn[:, :16], plain[:, :16])  # the image: untouched
     # the browser fills the same rectangles on the overlay canvas, after the blend
-    assert viewer.transport.log[-1].outline == compose.outline_rects((2, 3, 10, 12), (16, 16))
-    assert viewer.transport.log[-1].outline[0] == (2, 3, 8, 1, black)
+    assert viewer.parts.transport.log[-1].outline == compose.outline_rects((2, 3, 10, 12), (16, 16))
+    assert viewer.parts.transport.log[-1].outline[0] == (2, 3, 8, 1, black)
     # the snapshot (and the saved PNG) carry the outlined overlay, enlarged 12x
     strip = np.repeat(np.repeat(drawn, 12, axis=0), 12, axis=1)
     snapshot = viewer.snapshot()
@@ -182,21 +182,21 @@ def test_the_region_is_outlined_on_the_overlay_and_in_the_snapshot(unet, seg_ima
     assert len(tops) == 1
     viewer.opacity = 0.8  # a repaint keeps the outline
     viewer.flush()
-    assert viewer.transport.log[-1].outline == compose.outline_rects((2, 3, 10, 12), (16, 16))
+    assert viewer.parts.transport.log[-1].outline == compose.outline_rects((2, 3, 10, 12), (16, 16))
     viewer.region = None
     viewer.flush()
-    frame = viewer._wiring.painter.frame
+    image, heat = viewer.panels()[:, :16], viewer.panels()[:, 16:32]
     np.testing.assert_array_equal(viewer.panels()[:, 32:], compose.blend_overlay(
-        frame.image, frame.heat, 0.8))
-    assert viewer.transport.log[-1].outline == []
+        image, heat, 0.8))
+    assert viewer.parts.transport.log[-1].outline == []
 
 
 def test_a_region_on_a_smaller_display_maps_to_the_output_resolution(unet, seg_images, kernel,
                                                                      wire):
     viewer = CamViewer(unet, target=0, max_display=8)  # shown 8 x 8, output 16 x 16
     viewer.show(seg_images[0])
-    viewer.transport.mouse("down", 1.5, 2.0)
-    viewer.transport.mouse("up", 3.2, 5.5)
+    viewer.parts.transport.mouse("down", 1.5, 2.0)
+    viewer.parts.transport.mouse("up", 3.2, 5.5)
     viewer.flush()
     assert viewer.region == (1, 2, 4, 6) and viewer.error is None
     # output pixel j's centre is at (j + 0.5) / 2 shown pixels: columns 2..7, rows 4..11
@@ -211,11 +211,11 @@ def test_regions_on_a_classifier_are_refused_and_drags_ignored(model, images, ke
     with pytest.raises(SettingError, match="region applies to segmentation models"):
         viewer.region = (0, 0, 4, 4)
     calls = len(kernel.calls)
-    viewer.transport.mouse("down", 1.0, 1.0)
-    viewer.transport.mouse("up", 9.0, 9.0)
+    viewer.parts.transport.mouse("down", 1.0, 1.0)
+    viewer.parts.transport.mouse("up", 9.0, 9.0)
     viewer.flush()
     assert viewer.region is None and len(kernel.calls) == calls
-    assert viewer.drawing.box.layout.display == "none"
+    assert viewer.parts.drawing.box.layout.display == "none"
 
 
 @pytest.mark.parametrize("value", [(0, 0, 0, 4), (1, 2, 3), (-1, 0, 2, 2), (0, 0, 2.5, 3),

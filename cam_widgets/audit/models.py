@@ -4,9 +4,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from cam_widgets._tf_startup import import_tensorflow
+from cam_widgets._tf_startup import import_keras_quietly
 
-import_tensorflow()  # before Keras: TensorFlow loads without its start-up notices
+import_keras_quietly()  # before Keras: TensorFlow loads without its start-up notices
 
 import keras  # noqa: E402
 

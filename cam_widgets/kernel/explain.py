@@ -1,100 +1,33 @@
-"""explain / explain_dataset: validation, batching and the compiled-function cache."""
+"""explain: validate a request, run the compiled function over batches, merge."""
 from __future__ import annotations
 
-import functools
+import difflib
+import inspect
 import warnings
-import weakref
-from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from collections.abc import Sequence
+from typing import Any
 
 import keras
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
+from cam_widgets.kernel.compiled import array_options, compiled_functions, explain_function
 from cam_widgets.kernel.graph import check_model, leaf_calls
-from cam_widgets.kernel.guided import GuidedCoverage, coverage
 from cam_widgets.kernel.inputs import ImagesLike, as_input_batches, warn_if_unscaled
-from cam_widgets.kernel.layers import LayerSpec, call_name, resolve_layer, resolve_layers
+from cam_widgets.kernel.layers import LayerSpec, resolve_layer, resolve_layers
 from cam_widgets.kernel.methods import get_method
-from cam_widgets.kernel.methods.base import Run
-from cam_widgets.kernel.probe import Probe
-from cam_widgets.kernel.progress import image_bar, progress_wanted
+from cam_widgets.kernel.probe import read_shape
+from cam_widgets.kernel.result import ExplainResult, build_result
 from cam_widgets.kernel.segmentation import (
-    SegmentationTarget, default_dense_layer, is_dense_output, refuse_class_target, region_scores,
+    SegmentationTarget, default_dense_layer, is_dense_output, refuse_class_target,
     segmentation_inputs)
 from cam_widgets.kernel.targets import (
-    PREDICTED, TargetSpec, check_class_output, class_count, class_indices, label_indices,
-    looks_like_probabilities, output_shapes, squashes, target_key)
+    PREDICTED, TargetSpec, check_class_output, class_count, class_indices,
+    looks_like_probabilities, output_shapes, squashes)
 from cam_widgets.kernel.token_layers import default_token_layer, grids_for
 from cam_widgets.kernel.tokens import check_token_grid
 
-
-@dataclass
-class ExplainResult:
-    """Attributions of a batch.
-
-    Shape rule: the first axis is the image (B). Asking for several of something adds
-    ONE axis right after it, in every field that varies with it, and only then:
-    `top_k=k` adds a class axis k to `maps`, `raw`, `targets` and `scores` (also for
-    k=1); `layer=[...]` or `layer="all"` adds a layer axis L to `maps` and makes `raw`
-    and `activations` lists of L arrays (layers differ in size), while `targets` and
-    `scores` stay (B,) (every layer explains the same score). One layer and one class
-    per image (the default) add no axis.
-
-    Attributes
-    ----------
-    maps : float32 (B, H, W) in [0, 1] at the explained input's resolution; (B, L, H, W)
-        for a list of L layers, (B, k, H, W) with `top_k`.
-    raw : float32, signed and unnormalised: the CAM (B, h, w) at layer resolution, or
-        the input gradients (B, H, W, C); (B, k, ...) with `top_k`; a list with one
-        (B, h_l, w_l) array per layer for a list of layers.
-    targets : int64 (B,) class index per image (-1 for a callable target; 0/1 for a
-        binary (B, 1) head); (B, k) with `top_k`.
-    scores : float32 (B,) the differentiated score per image; (B, k) with `top_k`.
-    layer : the resolved layer (a list for several), None for gradient methods; a path,
-        with `:n` when that layer is called several times on the explained branch, so
-        `explain(..., layer=res.layer)` explains the same call.
-    method : the method's registry name.
-    signed : True when the map keeps a meaningful sign (guided gradients, signed
-        methods): zero is then mid-scale in `maps`, and a diverging colormap fits.
-    predictions : float32 (B, K) the model's own output, for single-output models.
-    activations : the read layer's output (a list for several), CAM methods only.
-    guided_coverage : which ReLUs were guided, when gradients were guided.
-    """
-
-    maps: np.ndarray
-    raw: np.ndarray | list[np.ndarray]
-    targets: np.ndarray
-    scores: np.ndarray
-    layer: str | list[str] | None
-    method: str
-    signed: bool = False
-    predictions: np.ndarray | None = None
-    activations: np.ndarray | list[np.ndarray] | None = None
-    guided_coverage: GuidedCoverage | None = None
-
-
-# model -> {key: tf.function}, least recently used first; weak, so a deleted model
-# takes its functions with it, and bounded, so changing callables cannot grow it forever.
-_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_MAX_FUNCTIONS_PER_MODEL = 32
-
-
-def compiled_functions(model: keras.Model) -> dict:
-    """The compiled functions cached for `model` (for inspection and tests)."""
-    return _COMPILED.get(model, {})
-
-
-def _compiled(model, key, build: Callable[[], Callable]) -> Callable:
-    functions = _COMPILED.setdefault(model, OrderedDict())
-    if key not in functions:
-        functions[key] = build()
-        while len(functions) > _MAX_FUNCTIONS_PER_MODEL:
-            functions.popitem(last=False)
-    functions.move_to_end(key)
-    return functions[key]
+__all__ = ["ExplainResult", "compiled_functions", "explain"]
 
 
 def _check_channels_last(model: keras.Model) -> None:
@@ -155,18 +88,11 @@ def _resolve_layers(model, method, layer, input_index, token_grid) -> tuple:
     return calls, grids, several
 
 
-def _read_shape(call, grid) -> tuple:
-    """The shape a read layer is given in: its output, or its patch grid."""
-    if grid is None:
-        return tuple(call.output_shape)
-    return (call.output_shape[0], grid.height, grid.width, call.output_shape[-1])
-
-
 def _checked_activations(activations, calls, grids, n_images) -> np.ndarray:
     if len(calls) != 1:
         raise ValueError("`activations` can be given for one layer at a time.")
     activations = np.asarray(activations, np.float32)
-    want = (n_images, *_read_shape(calls[0], grids[0])[1:])
+    want = (n_images, *read_shape(calls[0], grids[0])[1:])
     if activations.ndim != 4 or any(w not in (None, g) for w, g in zip(want, activations.shape)):
         raise ValueError(
             f"`activations` must be the output of layer {calls[0].path!r} for these "
@@ -178,6 +104,7 @@ def _checked_activations(activations, calls, grids, n_images) -> np.ndarray:
 def explain(
     model: keras.Model,
     images: ImagesLike,
+    *,
     method: str = "gradcam",
     layer: LayerSpec | Sequence[LayerSpec] = None,
     target: TargetSpec = None,
@@ -216,6 +143,7 @@ def explain(
     check_model(model, np.shape(images)[-3:] if hasattr(images, "shape") else None)
     _check_channels_last(model)
     chosen_method = get_method(method)
+    _refuse_unknown_arguments(chosen_method, options)
     options = chosen_method.check_options(options)
     if guided and not chosen_method.guided_variant:
         raise ValueError(
@@ -264,21 +192,23 @@ def explain(
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1; got {batch_size}.")
 
-    function = _function(
+    host = chosen_method.host_arrays(options, batches[input_index][:1])
+    function = explain_function(
         model, chosen_method, calls, grids, input_index,
         bool(guided or chosen_method.forces_guided), logits, target_fn, options,
         tuple(batch.shape[1:] for batch in batches), activations is not None, top_k,
-        jit_compile, _region_kind(segment, region))
+        jit_compile, _region_kind(segment, region), host)
     parts = []
     for start in range(0, n_images, batch_size):
         window = slice(start, start + batch_size)
-        args = [batch[window] for batch in batches] + [indices[window]]
+        args = [batch[window] for batch in batches] + [indices[window].astype(np.int32)]
         if activations is not None:
             args.append(activations[window])
-        args += _array_options(options).values()
+        args += array_options(options).values()
+        args += chosen_method.host_arrays(options, batches[input_index][window]).values()
         if region is not None:
             args.append(region[window])
-        part = tf.nest.map_structure(lambda t: t.numpy(), function(*args))
+        part = keras.tree.map_structure(ops.convert_to_numpy, function(*args))
         if part["scores"].shape[0] != len(args[0]):
             raise ValueError(
                 f"The callable target returned {part['scores'].shape[0]} scores for "
@@ -286,12 +216,33 @@ def explain(
                 "(batch,), e.g. `lambda out: out[:, 3]`."
             )
         parts.append(part)
-    merged = tf.nest.map_structure(lambda *arrays: np.concatenate(arrays), *parts)
+    merged = keras.tree.map_structure(lambda *arrays: np.concatenate(arrays), *parts)
     if segment:  # the region score reports the class it explains
         merged["targets"] = indices
     elif logits and len(model.outputs) == 1:
         _warn_if_probabilities(model, merged["predictions"])
-    return _result(merged, model, chosen_method, calls, several, guided, input_index)
+    return build_result(merged, model, chosen_method, calls, several, guided, input_index)
+
+
+_OWN_ARGUMENTS = tuple(inspect.signature(explain).parameters)[:-1]  # all but **options
+
+
+def _refuse_unknown_arguments(method, given: dict[str, Any]) -> None:
+    """A TypeError for a keyword that is neither an argument of `explain` nor an option
+    of `method`, naming the close matches among both."""
+    declared = [option.name for option in method.options]
+    for name in given:
+        if name in declared:
+            continue
+        close = difflib.get_close_matches(name, [*_OWN_ARGUMENTS[2:], *declared], n=2,
+                                          cutoff=0.6)
+        hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
+        takes = (f"options of {method.name!r}: {', '.join(declared)}" if declared
+                 else f"{method.name!r} takes no options")
+        raise TypeError(
+            f"explain() got an unknown argument {name!r}.{hint} Its arguments: "
+            f"{', '.join(_OWN_ARGUMENTS[2:])}; {takes}."
+        )
 
 
 def _region_kind(segment: bool, region) -> str | None:
@@ -314,193 +265,3 @@ def _check_top_k(top_k, target, several, activations, model) -> None:
         )
 
 
-def _float32(arrays):
-    return tf.nest.map_structure(lambda a: np.asarray(a, np.float32), arrays)
-
-
-def _result(merged, model, method, calls, several, guided, input_index) -> ExplainResult:
-    raw, found = _float32(merged["raw"]), merged.get("activations")
-    maps = merged["maps"]
-    if method.uses_layer and not several:  # one layer: drop the layer axis
-        maps, raw, found = maps[..., 0, :, :], raw[0], found[0]
-    paths = [call_name(model, call, input_index) for call in calls]
-    return ExplainResult(
-        maps=maps.astype(np.float32),
-        raw=raw,
-        targets=merged["targets"].astype(np.int64),
-        scores=merged["scores"].astype(np.float32),
-        layer=(paths if several else paths[0]) if paths else None,
-        method=method.name,
-        signed=method.signed_map(guided),
-        predictions=(merged["predictions"].astype(np.float32)
-                     if len(model.outputs) == 1 else None),
-        activations=found,
-        guided_coverage=_coverage(model) if guided or method.forces_guided else None,
-    )
-
-
-def _coverage(model: keras.Model) -> GuidedCoverage:
-    report = coverage(leaf_calls(model))
-    if not report.complete:
-        warnings.warn(
-            "Guided ReLU could not be applied everywhere, so these gradients are partly "
-            f"vanilla:\n{report.summary()}",
-            UserWarning,
-            stacklevel=4,
-        )
-    return report
-
-
-def _repeat(tensor: tf.Tensor, times: int) -> tf.Tensor:
-    return tf.repeat(tensor, times, axis=0)
-
-
-class CompiledKey(NamedTuple):
-    """What makes one compiled function: everything about a call but its values."""
-
-    method: str
-    layers: tuple[tuple[str, int], ...]  # (path, ordinal) of each read layer call
-    grids: tuple  # token grids of the read layers (None for spatial layers)
-    input_index: int
-    guided: bool
-    logits: bool
-    target: Any  # target_key of a callable target, else None
-    options: tuple[tuple[str, Any], ...]  # sorted; array options as ("array", shape)
-    shapes: tuple  # per-input image shapes
-    with_activations: bool
-    top_k: int | None
-    jit_compile: bool
-    region_kind: str | None  # how a SegmentationTarget's region is given
-
-
-def _array_options(options: dict[str, Any]) -> dict[str, np.ndarray]:
-    """The options given as arrays (an image baseline, say), in name order."""
-    return {name: options[name] for name in sorted(options)
-            if isinstance(options[name], np.ndarray)}
-
-
-def _function(model, method, calls, grids, input_index, guided, logits, target_fn, options,
-              shapes, with_activations, top_k, jit_compile, region_kind=None) -> Callable:
-    """The compiled function for this kind of call, traced once per input shape family.
-
-    Arguments: the input batches, the class indices, the read layer's given output (with
-    `activations`), the array options (passed as tensors: one trace for any values),
-    and for a SegmentationTarget with a mask (`region_kind` "mask") the mask, so every
-    class and mask of one output shape share one trace."""
-    arrays = _array_options(options)
-    settings = {name: ("array", value.shape) if name in arrays else value
-                for name, value in options.items()}
-    key = CompiledKey(
-        method.name, tuple((c.path, c.ordinal) for c in calls), grids, input_index, guided,
-        logits, None if target_fn is None else target_key(target_fn),
-        tuple(sorted(settings.items())), shapes, with_activations, top_k, jit_compile,
-        region_kind)
-
-    def build() -> Callable:
-        probe = Probe(model, calls, guided=False, logits=logits, grids=grids)
-        guided_probe = (Probe(model, calls, guided=True, logits=logits, grids=grids)
-                        if guided else None)
-        signature = [tf.TensorSpec((None, *shape), tf.float32) for shape in shapes]
-        signature.append(tf.TensorSpec((None,), tf.int64))
-        if with_activations:
-            signature.append(tf.TensorSpec((None, *_read_shape(calls[0], grids[0])[1:]),
-                                           tf.float32))
-        signature += [tf.TensorSpec(value.shape, tf.float32) for value in arrays.values()]
-        if region_kind == "mask":
-            signature.append(tf.TensorSpec((None, *model.outputs[0].shape[1:3]), tf.float32))
-
-        def run(*args):
-            inputs, indices = list(args[:len(shapes)]), args[len(shapes)]
-            given = len(shapes) + 1 + int(with_activations)
-            replacements = list(args[len(shapes) + 1:given]) or None
-            options = {**settings, **dict(zip(arrays, args[given:given + len(arrays)]))}
-            score_fn = target_fn
-            if region_kind is not None:
-                region = args[-1] if region_kind == "mask" else None
-                score_fn = lambda outputs: region_scores(outputs, indices, region)  # noqa: E731
-            if top_k is None:
-                return method.compute(Run(probe, guided_probe, inputs, input_index, indices,
-                                          score_fn, replacements, dict(options)))
-            # One forward pass picks the k best classes and, for CAM methods, gives the
-            # layer's output; each class then runs only the part after the layer.
-            first = probe(inputs)
-            best = tf.math.top_k(tf.stop_gradient(first.scores_from[0]), top_k).indices
-            if calls:
-                replacements = [_repeat(acts, top_k) for acts in first.activations]
-            tiled = Run(probe, guided_probe, [_repeat(x, top_k) for x in inputs], input_index,
-                        tf.reshape(tf.cast(best, tf.int64), (-1,)), None, replacements,
-                        dict(options))
-            result = method.compute(tiled)
-            batch = tf.shape(inputs[0])[0]
-            unfold = lambda t: tf.reshape(t, tf.concat([[batch, top_k], tf.shape(t)[1:]], 0))  # noqa: E731
-            return {"raw": tf.nest.map_structure(unfold, result["raw"]),
-                    "maps": unfold(result["maps"]), "scores": unfold(result["scores"]),
-                    "targets": unfold(result["targets"]),
-                    "predictions": first.model_outputs[0],
-                    "activations": first.activations}
-
-        # autograph off: the walk is plain Python over layers, and converting it
-        # doubled the trace time of large models. The partial gives each function its
-        # own identity: TF counts traces per code object, and would warn of "frequent
-        # retracing" after five different functions traced once each.
-        return tf.function(functools.partial(run), input_signature=signature,
-                           reduce_retracing=True, autograph=False, jit_compile=jit_compile)
-
-    return _compiled(model, key, build)
-
-
-def explain_dataset(
-    model: keras.Model, dataset: tf.data.Dataset, method: str = "gradcam",
-    target: TargetSpec | str = None, progress: bool | None = None, **kwargs: Any,
-) -> Iterator[ExplainResult]:
-    """`explain` over a batched `tf.data.Dataset`, one result per batch.
-
-    Elements are image batches, or `(images, labels)`; `target="label"` explains each
-    image's label. For a multi-input model, images are a tuple with one batch per input.
-    One compiled function serves every batch (no retracing). `progress=True` shows a
-    tqdm bar counting images (images/s); None (the default) shows it in notebooks only.
-    """
-    check_model(model)
-    show = progress_wanted(progress)
-    bar = image_bar(show, _image_count(dataset) if show else None, method)
-    try:
-        for result in _explain_batches(model, dataset, method, target, **kwargs):
-            bar.update(len(result.targets))
-            yield result
-        if bar.total is not None and bar.n != bar.total:  # the estimate was an upper bound
-            bar.total = bar.n
-            bar.refresh()
-    finally:
-        bar.close()
-
-
-def _image_count(dataset: tf.data.Dataset) -> int | None:
-    """Batches x static batch size when both are known (an upper bound), else None."""
-    batches = int(dataset.cardinality())
-    spec = tf.nest.flatten(dataset.element_spec)[0]
-    if batches < 0 or spec.shape.rank is None or spec.shape[0] is None:
-        return None
-    return batches * int(spec.shape[0])
-
-
-def _explain_batches(model, dataset, method, target, **kwargs) -> Iterator[ExplainResult]:
-    n_inputs = len(model.inputs)
-    for element in dataset:
-        labels = None
-        if isinstance(element, (tuple, list)):
-            if n_inputs == 1 and len(element) == 2:
-                element, labels = element
-            elif n_inputs > 1 and len(element) == 2 and isinstance(element[0], (tuple, list)):
-                element, labels = element
-        batch_target = target
-        if isinstance(target, str):
-            if target != "label":
-                raise ValueError(f"target={target!r} is not known; use 'label', None, an int, ints or a callable.")
-            if labels is None:
-                raise ValueError(
-                    "target='label' needs a dataset of (images, labels) pairs; this one "
-                    "yields images only."
-                )
-            batch_target = label_indices(labels)
-        images = list(element) if n_inputs > 1 else element
-        yield explain(model, images, method=method, target=batch_target, **kwargs)

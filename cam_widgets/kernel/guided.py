@@ -14,8 +14,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import keras
-import tensorflow as tf
+from keras import ops
 
+from cam_widgets.kernel import backends
 from cam_widgets.kernel.activations import activation_name, is_op
 
 _GUIDED_ACTIVATIONS = ("relu", "relu6")
@@ -73,7 +74,7 @@ def guided_kind(layer: keras.layers.Layer) -> str | None:
 class GateMode:
     """Whether the gates of one probe guide gradients (True) or pass them as they are.
 
-    A gradient function runs when `tape.gradient` is called, so one forward pass can
+    A gradient function runs when the gradient is taken (`Differentiated.gradients`), so one forward pass can
     give vanilla gradients to a layer (mode off) and guided ones to the input (mode on):
     guided Grad-CAM needs both.
     """
@@ -96,24 +97,20 @@ def leaks(layer: keras.layers.Layer) -> bool:
     return isinstance(layer, keras.layers.ReLU) and float(layer.negative_slope) != 0.0
 
 
-def guided_gate(outputs: tf.Tensor, mode: GateMode, check_output: bool) -> tf.Tensor:
+def guided_gate(outputs, mode: GateMode, check_output: bool):
     """Identity forward; backward keeps positive gradients (where the output is positive,
     if `check_output`; otherwise the layer's own derivative already sees to that), or
     passes every gradient while `mode` is vanilla."""
 
-    @tf.custom_gradient
-    def gate(values: tf.Tensor):
-        def grad(upstream: tf.Tensor) -> tf.Tensor:
-            if not mode.guided:
-                return upstream
-            if not check_output:
-                return tf.nn.relu(upstream)
-            keep = tf.logical_and(upstream > 0, values > 0)
-            return tf.where(keep, upstream, tf.zeros_like(upstream))
+    def backward(values, upstream):
+        if not mode.guided:
+            return upstream
+        if not check_output:
+            return ops.relu(upstream)
+        keep = ops.logical_and(upstream > 0, values > 0)
+        return ops.where(keep, upstream, ops.zeros_like(upstream))
 
-        return tf.identity(values), grad
-
-    return gate(outputs)
+    return backends.current().custom_gradient(outputs, backward)
 
 
 def coverage(calls) -> GuidedCoverage:

@@ -14,7 +14,6 @@ from typing import Any
 
 import keras
 import numpy as np
-import tensorflow as tf
 from PIL import Image
 
 from cam_widgets.kernel.graph import leaf_calls
@@ -29,7 +28,13 @@ def _is_file_or_pil(item: Any) -> bool:
 
 
 def _numpy(item: Any) -> Any:
-    return item.numpy() if isinstance(item, tf.Tensor) else item
+    # a tensor of any backend (a tf.data batch on JAX too) becomes an array
+    return np.asarray(item) if _is_tensor(item) else item
+
+
+def _is_tensor(item: Any) -> bool:
+    return (not isinstance(item, np.ndarray) and hasattr(item, "shape")
+            and hasattr(item, "__array__"))
 
 
 def load_image(image: Any, channels: int | None = None) -> np.ndarray:
@@ -74,7 +79,7 @@ def split_images(images: Any, channels: int | None = None) -> list[Any]:
     if _is_file_or_pil(images):
         return [images]
     if isinstance(images, (list, tuple)) and images and (
-            _is_file_or_pil(images[0]) or isinstance(images[0], (np.ndarray, tf.Tensor))):
+            _is_file_or_pil(images[0]) or isinstance(images[0], np.ndarray) or _is_tensor(images[0])):
         return list(images)
     array = np.asarray(images)
     return [array] if _one_image(array.shape, channels) else list(array)

@@ -7,11 +7,12 @@ guided gradients if asked, and stops a final softmax/sigmoid from squashing the 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import keras
-import tensorflow as tf
+from keras import ops
 
 from cam_widgets.kernel.graph import LayerCall, call_layer, walk
 from cam_widgets.kernel.guided import GateMode, guided_gate, guided_kind, leaks
@@ -23,14 +24,21 @@ from cam_widgets.kernel.tokens import TokenGrid
 
 @dataclass
 class ProbeOutput:
-    """What one probe run produced (graph tensors)."""
+    """What one probe run produced (backend tensors)."""
 
-    activations: list[tf.Tensor]  # the read layer calls' outputs, in the order asked
-    scores_from: list[tf.Tensor]  # model outputs, before a final squash if logits
-    model_outputs: list[tf.Tensor]  # the model's own outputs
+    activations: list  # the read layer calls' outputs, in the order asked
+    scores_from: list  # model outputs, before a final squash if logits
+    model_outputs: list  # the model's own outputs
     sigmoid_head: bool = False  # the first output comes from a final sigmoid: binary
     probabilities: bool = False  # ... and still ends in it (logits off)
-    attention: list[tf.Tensor] = field(default_factory=list)  # (B, heads, N, N) each
+    attention: list = field(default_factory=list)  # (B, heads, N, N) each
+
+
+def read_shape(call: LayerCall, grid: TokenGrid | None) -> tuple:
+    """The shape a read layer is given in: its output, or its patch grid."""
+    if grid is None:
+        return tuple(call.output_shape)
+    return (call.output_shape[0], grid.height, grid.width, call.output_shape[-1])
 
 
 class Probe:
@@ -61,20 +69,24 @@ class Probe:
         self._attention = {(call.path, call.ordinal) for call in attention}
         self._attention_layers = {id(call.layer) for call in attention
                                   if isinstance(call, SubLayerCall)}
+        # the shape each read layer is given in (without the batch axis)
+        self.read_shapes = [read_shape(call, grid)[1:] for call, grid in zip(layers, self._grids)]
         self.guided = guided
         self.gates = GateMode()  # `with probe.gates.vanilla():` for plain gradients
         self.logits = logits
 
     def __call__(
-        self, inputs: Sequence[tf.Tensor], replacements: Sequence[tf.Tensor] | None = None,
-        watch: Callable[[tf.Tensor], None] | None = None,
+        self, inputs: Sequence, replacements: Sequence | None = None,
+        deltas: Sequence | None = None,
     ) -> ProbeOutput:
         """Run the model on `inputs`; `replacements` (one per read layer) stand in for
-        those layers' outputs, so only what comes after them is computed. `watch` (a
-        tape's) is called on each read output as soon as it exists."""
+        those layers' outputs, so only what comes after them is computed. `deltas` (one
+        per read layer, zeros of its read shape) are added to the read outputs: the
+        gradient with respect to a delta is the gradient with respect to that output,
+        on every backend."""
         model = self.model
-        read: dict[int, tf.Tensor] = {}
-        model_outputs: dict[int, tf.Tensor] = {}
+        read: dict[int, Any] = {}
+        model_outputs: dict[int, Any] = {}
         sigmoid_outputs: set[int] = set()  # final sigmoids kept
         sigmoid_logits: set[int] = set()  # final sigmoids taken off
 
@@ -88,17 +100,17 @@ class Probe:
             # Read outputs are float32 even under mixed precision (the next layer casts
             # them back to its compute dtype), so maps and gradients are too.
             if grid is None:
-                outputs = tf.cast(outputs if replacement is None else replacement, tf.float32)
-                if watch is not None:
-                    watch(outputs)
+                outputs = ops.cast(outputs if replacement is None else replacement, "float32")
+                if deltas is not None:
+                    outputs = outputs + deltas[slot]
                 read[slot] = outputs
                 return outputs
             patches = replacement if replacement is not None else grid.patches(outputs)
-            patches = tf.cast(patches, tf.float32)
-            if watch is not None:
-                watch(patches)
+            patches = ops.cast(patches, "float32")
+            if deltas is not None:
+                patches = patches + deltas[slot]
             read[slot] = patches
-            return grid.with_patches(outputs, tf.cast(patches, outputs.dtype))
+            return grid.with_patches(outputs, ops.cast(patches, outputs.dtype))
 
         def read_sub(sub: SubLayerCall, outputs):
             slot = self._slots.get((sub.path, sub.ordinal))
@@ -107,7 +119,7 @@ class Probe:
             return read_output(slot, outputs,
                                None if replacements is None else replacements[slot])
 
-        scores: list[tf.Tensor] = []
+        scores: list = []
 
         def with_scores(own_call, args, kwargs):
             if kwargs.get("return_attention_scores"):  # the caller wants them too
@@ -158,6 +170,16 @@ class Probe:
             probabilities=id(scores_from[0]) in sigmoid_outputs,
             attention=scores,
         )
+
+    def zero_deltas(self, inputs: Sequence) -> list:
+        """Zeros to add to each read output (see `__call__`) for a run on `inputs`.
+
+        A layer whose size follows the input's (a model built for any image size) is
+        measured by a forward pass whose values are not used (compilers drop it)."""
+        batch = ops.shape(inputs[0])[0]
+        if all(None not in shape for shape in self.read_shapes):
+            return [ops.zeros((batch, *shape), "float32") for shape in self.read_shapes]
+        return [ops.zeros(ops.shape(acts), "float32") for acts in self(inputs).activations]
 
     @property
     def model(self) -> keras.Model:

@@ -21,7 +21,7 @@ from typing import Any
 
 import keras
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
 from cam_widgets.kernel.graph import LayerCall
 from cam_widgets.kernel.sublayers import all_calls
@@ -118,20 +118,20 @@ def segmentation_inputs(
     return indices, np.ascontiguousarray(mask)
 
 
-def region_scores(
-    outputs: tf.Tensor, indices: tf.Tensor, region: tf.Tensor | None,
-) -> tf.Tensor:
+def region_scores(outputs, indices, region):
     """(B,) sum of each image's class logits over its region; the predicted pixels of
     the class when `region` is None (chosen outside the gradient)."""
-    if outputs.shape.rank == 3 or outputs.shape[-1] == 1:  # one sigmoid channel
-        class_map = outputs if outputs.shape.rank == 3 else outputs[..., 0]
-        predicted = tf.cast(tf.stop_gradient(class_map) > 0, class_map.dtype)
+    rank = len(outputs.shape)
+    if rank == 3 or outputs.shape[-1] == 1:  # one sigmoid channel
+        class_map = outputs if rank == 3 else outputs[..., 0]
+        predicted = ops.cast(ops.stop_gradient(class_map) > 0, class_map.dtype)
     else:
-        class_map = tf.gather(outputs, indices, axis=3, batch_dims=1)
-        best = tf.argmax(tf.stop_gradient(outputs), axis=-1, output_type=tf.int64)
-        predicted = tf.cast(tf.equal(best, indices[:, None, None]), class_map.dtype)
-    weights = predicted if region is None else tf.cast(region, class_map.dtype)
-    return tf.reduce_sum(class_map * weights, axis=[1, 2])
+        indices = ops.cast(indices, "int32")
+        class_map = ops.take_along_axis(outputs, indices[:, None, None, None], axis=3)[..., 0]
+        best = ops.cast(ops.argmax(ops.stop_gradient(outputs), axis=-1), "int32")
+        predicted = ops.cast(best == indices[:, None, None], class_map.dtype)
+    weights = predicted if region is None else ops.cast(region, class_map.dtype)
+    return ops.sum(class_map * weights, axis=(1, 2))
 
 
 def default_dense_layer(model: keras.Model, input_index: int) -> LayerCall | None:

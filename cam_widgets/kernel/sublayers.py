@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import keras
-import tensorflow as tf
 
+from cam_widgets.kernel import backends
 from cam_widgets.kernel.graph import LayerCall, call_layer, graph_of, leaf_calls, walk
 
 # An output hook: (sub-layer call, its output) -> the output the host goes on with.
@@ -228,9 +228,8 @@ def all_calls(model: keras.Model) -> tuple[LayerCall, ...]:
             return subs.call_host(call, args, kwargs)
         return call_layer(call.layer, args, kwargs)
 
-    specs = [tf.TensorSpec(ref.shape, ref.dtype) for ref in model.inputs]
-    trace = tf.function(lambda *inputs: walk(model, list(inputs), run_leaf), autograph=False)
-    trace.get_concrete_function(*specs)
+    backends.current().trace_once(lambda *inputs: walk(model, list(inputs), run_leaf),
+                                  [(tuple(ref.shape), ref.dtype) for ref in model.inputs])
     ordered: list[LayerCall] = []
     for call in calls:
         ordered.extend(inner.get((call.path, call.ordinal), []))

@@ -2,7 +2,8 @@
 
 The class index of an image is fixed before the score is taken (the predicted class is
 an argmax of values the gradient does not flow through), then the score is gathered
-with that index: `tf.argmax` on the differentiated path would give a None gradient.
+with that index: an argmax on the differentiated path would give a None gradient
+(`tf.argmax` inside a tape, the classic mistake).
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 
 import keras
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
 from cam_widgets.kernel.activations import activation_name, is_op
 from cam_widgets.kernel.graph import leaf_calls
@@ -116,47 +117,47 @@ def check_class_output(model: keras.Model) -> None:
             f"Model {model.name!r} has an output of shape {shapes[0]}, not (batch, "
             "classes), so a class index (or the predicted class) does not name one value "
             "per image. Pass a callable target that returns one score per image, e.g. "
-            "`target=lambda out: tf.reduce_mean(out[..., 1], axis=[1, 2])`, or, for a "
+            "`target=lambda out: keras.ops.mean(out[..., 1], axis=(1, 2))`, or, for a "
             "segmentation output, a `SegmentationTarget`."
         )
 
 
-def gather_scores(outputs: tf.Tensor, indices: tf.Tensor, binary: bool = False,
-                  probabilities: bool = False) -> tuple[tf.Tensor, tf.Tensor]:
+def gather_scores(outputs, indices, binary: bool = False, probabilities: bool = False):
     """Scores (B,) float32 at `indices`, the predicted class where an index is PREDICTED.
 
     A `binary` (B, 1) sigmoid head has two classes: 1 scores its logit, 0 minus its
     logit (one minus the probability, when `probabilities`: logits=False); the
     predicted class is 1 where the logit is positive (the probability above one half).
     """
-    outputs = tf.cast(outputs, tf.float32)
+    outputs = ops.cast(outputs, "float32")
+    indices = ops.cast(indices, "int32")
     if binary:
         value = outputs[:, 0]
         threshold = 0.5 if probabilities else 0.0
-        predicted = tf.cast(tf.stop_gradient(value) > threshold, tf.int64)
-        chosen = tf.where(indices < 0, predicted, indices)
+        predicted = ops.cast(ops.stop_gradient(value) > threshold, "int32")
+        chosen = ops.where(indices < 0, predicted, indices)
         negative = 1.0 - value if probabilities else -value
-        return tf.where(chosen == 1, value, negative), chosen
-    predicted = tf.argmax(tf.stop_gradient(outputs), axis=1, output_type=tf.int64)
-    chosen = tf.where(indices < 0, predicted, indices)
-    return tf.gather(outputs, chosen, axis=1, batch_dims=1), chosen
+        return ops.where(chosen == 1, value, negative), chosen
+    predicted = ops.cast(ops.argmax(ops.stop_gradient(outputs), axis=1), "int32")
+    chosen = ops.where(indices < 0, predicted, indices)
+    return ops.take_along_axis(outputs, chosen[:, None], axis=1)[:, 0], chosen
 
 
-def callable_scores(values: Any) -> tf.Tensor:
+def callable_scores(values: Any):
     """A callable target's result as scores (B,) float32; a clear error for anything but
     one scalar per image ((B,) or (B, 1))."""
-    scores = tf.convert_to_tensor(values)
-    shape = scores.shape
-    if shape.rank == 2 and shape[-1] == 1:
+    scores = ops.convert_to_tensor(values)
+    shape = tuple(scores.shape)
+    if len(shape) == 2 and shape[-1] == 1:
         scores = scores[:, 0]
-    elif shape.rank != 1:
+    elif len(shape) != 1:
         raise ValueError(
-            f"The callable target returned a tensor of shape {tuple(shape)}; it must "
+            f"The callable target returned a tensor of shape {shape}; it must "
             "return one scalar per image, shape (batch,). Select one value per image, "
             "e.g. `lambda out: out[:, 3]`, or reduce the rest, e.g. "
-            "`lambda out: tf.reduce_sum(out, axis=-1)`."
+            "`lambda out: keras.ops.sum(out, axis=-1)`."
         )
-    return tf.cast(scores, tf.float32)
+    return ops.cast(scores, "float32")
 
 
 def target_key(target: Callable[[Any], Any]) -> Hashable:
@@ -184,20 +185,20 @@ def squashes(layer: keras.layers.Layer) -> bool:
     return activation_name(layer) in _SQUASHERS
 
 
-def pre_squash(layer: keras.layers.Layer, args: tuple) -> tf.Tensor:
+def pre_squash(layer: keras.layers.Layer, args: tuple):
     """What `layer` computes before its final softmax/sigmoid, with its live weights
     (cast to the layer's compute dtype, as the layer does under mixed precision)."""
     inputs = args[0]
     if isinstance(layer, (keras.layers.Softmax, keras.layers.Activation)) or is_op(layer):
         return inputs
     if isinstance(layer, keras.layers.Dense):
-        inputs = tf.cast(inputs, layer.compute_dtype)
-        out = tf.matmul(inputs, tf.cast(layer.kernel, inputs.dtype))
-        return out + tf.cast(layer.bias, out.dtype) if layer.bias is not None else out
+        inputs = ops.cast(inputs, layer.compute_dtype)
+        out = ops.matmul(inputs, ops.cast(layer.kernel, inputs.dtype))
+        return out + ops.cast(layer.bias, out.dtype) if layer.bias is not None else out
     if isinstance(layer, _CONVOLUTIONS) and layer.data_format == "channels_last":
-        inputs = tf.cast(inputs, layer.compute_dtype)
-        out = layer.convolution_op(inputs, tf.cast(layer.kernel, inputs.dtype))
-        return out + tf.cast(layer.bias, out.dtype) if layer.use_bias else out
+        inputs = ops.cast(inputs, layer.compute_dtype)
+        out = layer.convolution_op(inputs, ops.cast(layer.kernel, inputs.dtype))
+        return out + ops.cast(layer.bias, out.dtype) if layer.use_bias else out
     raise ValueError(
         f"Layer {layer.name!r} ({type(layer).__name__}) applies "
         f"{activation_name(layer)} internally and cannot be split into logits and "

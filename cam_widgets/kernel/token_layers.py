@@ -23,8 +23,9 @@ from collections.abc import Sequence
 
 import keras
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
+from cam_widgets.kernel import backends
 from cam_widgets.kernel.graph import LayerCall
 from cam_widgets.kernel.probe import Probe
 from cam_widgets.kernel.sublayers import all_calls
@@ -117,14 +118,19 @@ def _patch_tokens_reach(
     if any(dim is None for shape in shapes for dim in shape):
         return None
     rng = np.random.default_rng(0)
-    inputs = [tf.constant(rng.uniform(size=(1, *shape)), ref.dtype)
+    inputs = [ops.convert_to_tensor(rng.uniform(size=(1, *shape)), ref.dtype)
               for shape, ref in zip(shapes, model.inputs)]
     probe = Probe(model, [call for call, _ in tokens], guided=False, logits=True)
-    with tf.GradientTape(watch_accessed_variables=False) as tape:
-        out = probe(inputs, watch=tape.watch)
-        flat = tf.concat([tf.reshape(tf.cast(o, tf.float32), (-1,)) for o in out.scores_from], 0)
-        mix = tf.constant(rng.normal(size=flat.shape[0]), tf.float32)
-        score = tf.reduce_sum(flat * mix)
-    grads = tape.gradient(score, out.activations)
-    return [grad is not None and bool(tf.reduce_max(tf.abs(grad[:, grid.prefix:])) > 0)
+
+    def scored(*deltas):
+        out = probe(inputs, deltas=deltas)
+        flat = ops.concatenate([ops.reshape(ops.cast(o, "float32"), (-1,))
+                                for o in out.scores_from], 0)
+        mix = ops.convert_to_tensor(rng.normal(size=flat.shape[0]), "float32")
+        return ops.sum(flat * mix)[None], None
+
+    taken = backends.current().differentiate(scored, probe.zero_deltas(inputs))
+    grads = taken.gradients(range(len(tokens)))
+    return [grad is not None
+            and float(ops.convert_to_numpy(ops.max(ops.abs(grad[:, grid.prefix:])))) > 0
             for grad, (_, grid) in zip(grads, tokens)]

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import tensorflow as tf
+from keras import ops
 
 from cam_widgets.kernel.graph import LayerCall
 
@@ -37,17 +37,16 @@ class TokenGrid:
     def size(self) -> tuple[int, int]:
         return self.height, self.width
 
-    def patches(self, tokens: tf.Tensor) -> tf.Tensor:
+    def patches(self, tokens):
         """(B, N, D) tokens -> (B, h, w, D) patch grid, prefix tokens dropped."""
         grid = tokens[:, self.prefix:, :]
-        return tf.reshape(grid, (tf.shape(tokens)[0], self.height, self.width, tokens.shape[-1]))
+        return ops.reshape(grid, (-1, self.height, self.width, tokens.shape[-1]))
 
-    def with_patches(self, tokens: tf.Tensor, patches: tf.Tensor) -> tf.Tensor:
+    def with_patches(self, tokens, patches):
         """`tokens` with their patch part taken from `patches` (B, h, w, D): what comes
         after then depends on the grid, so gradients reach it."""
-        flat = tf.reshape(patches, (tf.shape(patches)[0], self.height * self.width,
-                                    patches.shape[-1]))
-        return tf.concat([tokens[:, :self.prefix, :], flat], axis=1)
+        flat = ops.reshape(patches, (-1, self.height * self.width, patches.shape[-1]))
+        return ops.concatenate([tokens[:, :self.prefix, :], flat], axis=1)
 
 
 def is_token_shape(shape: Sequence[int | None]) -> bool:

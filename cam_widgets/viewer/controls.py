@@ -7,7 +7,8 @@ repaint) is `state.EFFECTS`, read by the viewer; controls never decide it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ from traitlets import HasTraits
 
 from cam_widgets import render
 from cam_widgets.viewer.compose import AUTO
+
 
 def _full() -> widgets.Layout:
     """A fresh full-width layout (a Layout shared by two widgets would hide both). Width
@@ -84,7 +86,13 @@ TABLE: tuple[Control, ...] = (
 
 
 class Binding:
-    """Binds a control's value to a trait both ways, with conversions either side."""
+    """Binds a control's value to a trait both ways, with conversions either side.
+
+    The one way the viewer's controls are kept from echoing: while a binding moves its
+    control (or its trait), it is muted, and `quiet(...)` mutes bindings while their
+    controls' options are refilled. A conversion returns `ignore()` to leave the other
+    side as it is.
+    """
 
     def __init__(self, control: widgets.ValueWidget, owner: HasTraits, setting: str,
                  to_setting: Callable[[Any], Any], to_control: Callable[[Any], Any]) -> None:
@@ -99,26 +107,38 @@ class Binding:
             return
         value = self._to_setting(change["new"])
         if value is not _IGNORE:
-            self.muted = True
-            try:
+            with quiet(self):
                 setattr(self.owner, self.setting, value)
-            finally:
-                self.muted = False
 
     def _from_owner(self, change: dict[str, Any]) -> None:
         if not self.muted:
             self.show(change["new"])
 
     def show(self, value: Any) -> None:
-        """Make the control show `value` without setting the trait again."""
+        """Make the control show `value` (the trait's) without setting the trait again."""
         shown = self._to_control(value)
         if shown is _IGNORE or shown == self.control.value:
             return
-        self.muted = True
-        try:
+        with quiet(self):
             self.control.value = shown
-        finally:
-            self.muted = False
+
+    def close(self) -> None:
+        """Stop following both sides (a control that leaves the page)."""
+        self.control.unobserve(self._from_control, names="value")
+        self.owner.unobserve(self._from_owner, names=self.setting)
+
+
+@contextlib.contextmanager
+def quiet(*bindings: Binding) -> Iterator[None]:
+    """Mute `bindings` for the block (each returns to what it was: blocks may nest)."""
+    before = [binding.muted for binding in bindings]
+    for binding in bindings:
+        binding.muted = True
+    try:
+        yield
+    finally:
+        for binding, muted in zip(bindings, before):
+            binding.muted = muted
 
 
 _IGNORE = object()  # a conversion's way to say "leave the other side as it is"
@@ -130,6 +150,21 @@ def ignore() -> object:
 
 def same(value: Any) -> Any:
     return value
+
+
+#: how a control's value becomes its setting's, for the controls that are not `same`
+_CASTS: dict[str, Callable[[Any], Any]] = {
+    "image": int, "input": int, "guided": bool, "opacity": float}
+
+
+def bind(controls: dict[str, widgets.ValueWidget], owner: HasTraits,
+         conversions: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]]
+         ) -> dict[str, Binding]:
+    """One binding per table row, by control name: `conversions[name]` is (to setting,
+    to control) where a plain cast (or nothing) is not enough."""
+    return {row.name: Binding(controls[row.name], owner, row.setting,
+                              *conversions.get(row.name, (_CASTS.get(row.name, same), same)))
+            for row in TABLE}
 
 
 def build() -> dict[str, widgets.ValueWidget]:

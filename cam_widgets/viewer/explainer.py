@@ -1,4 +1,5 @@
-"""Maps through the kernel for the viewer, with its caches (no widgets)."""
+"""Maps through the kernel for the viewer, with its caches (no widgets); the warnings
+raised meanwhile become the map's notes."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from cam_widgets import render
+from cam_widgets.viewer.notices import caught_warnings
 from cam_widgets.viewer.regions import DenseOutput, clipped, pixel_shares, region_mask
 from cam_widgets.viewer.scheduler import KERNEL_LOCK
 from cam_widgets.viewer.state import LRU, ImageSet, Settings
@@ -41,6 +43,27 @@ def display_values(result: Any, signed: bool, size: tuple[int, int]) -> np.ndarr
     else:
         values = raw if signed else np.maximum(raw, 0.0)
     return render.resize(np.nan_to_num(values), size)
+
+
+def _explanation(res: Any, s: Settings, display_size: tuple[int, int], dense: bool,
+                 source: str, notices: list[str]) -> Explanation:
+    """The first image of a kernel result, ready to paint at `display_size`; `notices`
+    are the warnings raised meanwhile (`caught_warnings`)."""
+    maps = np.asarray(res.maps, dtype=np.float32)[0]
+    heat = np.clip(render.resize(maps, display_size), 0.0, 1.0)
+    predictions = None if res.predictions is None else np.asarray(res.predictions)[0]
+    if dense and predictions is not None:
+        predictions = pixel_shares(predictions)
+    notes = []
+    coverage = getattr(res, "guided_coverage", None)
+    if coverage is not None and not getattr(coverage, "complete", True):
+        summary = coverage.summary()
+        notes.append("guided ReLU: " + summary.splitlines()[0])
+        notices = [n for n in notices if " ".join(summary.split()) not in n]  # said above
+    signed = bool(res.signed)
+    return Explanation(s, heat, int(res.targets[0]), float(res.scores[0]), predictions,
+                       0.0, source, " · ".join(dict.fromkeys([*notes, *notices])),
+                       display_values(res, signed, display_size), signed)
 
 
 class Explainer:
@@ -128,53 +151,32 @@ class Explainer:
         activations = None
         if uses_layer and s.layer is not None:
             activations = self.activations.get((s.image_index, s.input_index, s.layer))
-        inputs = self.images.model_inputs(s.image_index)
+        with caught_warnings(wait=False) as fitting:  # the event loop's thread: no waiting
+            inputs = self.images.model_inputs(s.image_index)
 
         def run() -> tuple[Explanation, np.ndarray | None]:
             start = time.perf_counter()
-            target = s.target
-            if self.dense is not None and not callable(target):
-                target = self._region_target(s, inputs, display_size)
-            kwargs: dict[str, Any] = dict(
-                method=s.method, target=target, input_index=s.input_index, guided=s.guided,
-                **dict(s.options),
-            )
-            if uses_layer:
-                kwargs["layer"] = s.layer
-            if activations is not None:
-                kwargs["activations"] = activations
-            with KERNEL_LOCK:
-                res = self.kernel.explain(
-                    self.model, inputs if len(inputs) > 1 else inputs[0], **kwargs
-                )
-            maps = np.asarray(res.maps, dtype=np.float32)[0]
-            heat = np.clip(render.resize(maps, display_size), 0.0, 1.0)
+            with caught_warnings() as computing:
+                target = s.target
+                if self.dense is not None and not callable(target):
+                    target = self._region_target(s, inputs, display_size)
+                kwargs: dict[str, Any] = dict(
+                    method=s.method, target=target, input_index=s.input_index,
+                    guided=s.guided, **dict(s.options))
+                if uses_layer:
+                    kwargs["layer"] = s.layer
+                if activations is not None:
+                    kwargs["activations"] = activations
+                with KERNEL_LOCK:
+                    res = self.kernel.explain(
+                        self.model, inputs if len(inputs) > 1 else inputs[0], **kwargs)
             resolved = replace(
-                s,
-                layer=res.layer if uses_layer else s.layer,
-                target=s.target if callable(s.target) else int(res.targets[0]),
-            )
-            predictions = None if res.predictions is None else np.asarray(res.predictions)[0]
-            if self.dense is not None and predictions is not None:
-                predictions = pixel_shares(predictions)
+                s, layer=res.layer if uses_layer else s.layer,
+                target=s.target if callable(s.target) else int(res.targets[0]))
             source = "from cached activations" if activations is not None else "full pass"
-            coverage = getattr(res, "guided_coverage", None)
-            note = ""
-            if coverage is not None and not getattr(coverage, "complete", True):
-                note = "guided ReLU: " + coverage.summary().splitlines()[0]
-            signed = bool(res.signed)
-            explanation = Explanation(
-                resolved,
-                heat,
-                int(res.targets[0]),
-                float(res.scores[0]),
-                predictions,
-                time.perf_counter() - start,
-                source,
-                note,
-                display_values(res, signed, display_size),
-                signed,
-            )
+            explanation = _explanation(res, resolved, display_size, self.dense is not None,
+                                       source, [*fitting, *computing])
+            explanation = replace(explanation, seconds=time.perf_counter() - start)
             fresh = getattr(res, "activations", None) if activations is None else None
             return explanation, fresh
 
@@ -185,8 +187,7 @@ class Explainer:
         """`SegmentationTarget` of the settings' class (None: the class on the most
         pixels, from one forward pass) over the settings' region (None: its predicted
         pixels). Runs on the job's thread."""
-        from cam_widgets.kernel.segmentation import SegmentationTarget
-
+        SegmentationTarget = self.kernel.SegmentationTarget  # noqa: N806 (a class)
         batch = inputs if len(inputs) > 1 else inputs[0]
         index = s.target
         if index is None:

@@ -1,9 +1,10 @@
 """CamViewer: where a Keras image model looks, live in Jupyter.
 
 The facade: settings are traitlets (set them from code or move a control: the same path),
-`show()` returns the widget, `snapshot()`/`save()` give the captioned figure, `flush()`
-waits until the view is drawn. The parts: `controls` (one table), `session` (compute
-and paint), `compose` (pure pixels), `transport` (the only ipycanvas user), `layout`.
+checked by `checks`; `show()` returns the widget, `snapshot()`/`save()` give the
+captioned figure, `flush()` waits until the view is drawn, `parts` names the page's
+widgets. `load_kernel()` is the viewer's one way into the kernel. How a setting becomes
+pixels is told in the package's docstring (`cam_widgets.viewer`).
 """
 
 from __future__ import annotations
@@ -18,12 +19,11 @@ from traitlets import Any as AnyTrait
 from traitlets import Bool, Dict, Float, HasTraits, Int, TraitError, Unicode, validate
 
 from cam_widgets import render
-from cam_widgets.viewer import compose
-from cam_widgets.viewer.labels import ClassNames
-from cam_widgets.viewer.regions import check_region
+from cam_widgets.viewer import checks, compose
 from cam_widgets.viewer.state import EFFECTS, RECOMPUTE, ImageSet, Settings
 from cam_widgets.viewer.transport import CanvasTransport
-from cam_widgets.viewer.wiring import Wiring
+from cam_widgets.viewer.wiring import Parts, Wiring
+from cam_widgets.viewer.words import ClassNames
 
 __all__ = ["CamViewer"]
 
@@ -33,14 +33,22 @@ class SettingError(TraitError, ValueError):
 
 
 def load_kernel() -> SimpleNamespace:
-    """The kernel functions the viewer calls (one place, so tests can wrap them)."""
-    from cam_widgets.kernel import class_count, explain, list_layers, predicted_classes
+    """Everything the viewer uses of the kernel, in one namespace: the one place the
+    viewer imports the kernel (and so TensorFlow), when a `CamViewer` is made; tests
+    wrap or replace it."""
+    from cam_widgets.kernel import (
+        SegmentationTarget, class_count, explain, list_layers, predicted_classes)
     from cam_widgets.kernel.layer_choice import main_layers
     from cam_widgets.kernel.methods import get_method, method_names
+    from cam_widgets.kernel.segmentation import is_dense_output
+    from cam_widgets.kernel.targets import looks_like_probabilities
 
     return SimpleNamespace(explain=explain, list_layers=list_layers, main_layers=main_layers,
                            method_names=method_names, get_method=get_method,
-                           class_count=class_count, predicted_classes=predicted_classes)
+                           class_count=class_count, predicted_classes=predicted_classes,
+                           is_dense_output=is_dense_output,
+                           SegmentationTarget=SegmentationTarget,
+                           looks_like_probabilities=looks_like_probabilities)
 
 
 class CamViewer(HasTraits):
@@ -108,69 +116,27 @@ class CamViewer(HasTraits):
         super().__init__(method=method, layer=layer, target=target, guided=bool(guided),
                          opacity=float(opacity), colormap=colormap, scale=scale,
                          input_index=int(input_index))
-        self._wiring = Wiring(self, self._kernel, self.transport_class(), int(cache_size),
-                              prefetch)
+        self._wiring = Wiring(self, self._kernel, self.class_names, self.transport_class(),
+                              int(cache_size), prefetch)
         self.observe(self._on_setting, names=list(EFFECTS))
 
     # ------------------------------------------------------------------ validation
-    @validate("method")
-    def _check_method(self, proposal: dict[str, Any]) -> str:
+    @validate("method", "colormap", "options", "region", "scale", "opacity", "target")
+    def _check_setting(self, proposal: dict[str, Any]) -> Any:
+        """Refuse a value a setting cannot take (`checks`), as a SettingError."""
+        name, value = proposal["trait"].name, proposal["value"]
         try:
-            self._kernel.get_method(proposal["value"])
-        except ValueError as e:
-            raise SettingError(str(e)) from None
-        return proposal["value"]
-
-    @validate("colormap")
-    def _check_colormap(self, proposal: dict[str, Any]) -> str:
-        value = proposal["value"]
-        if value != compose.AUTO and value not in render.COLORMAPS:
-            raise SettingError(
-                f"colormap must be 'auto' or one of {list(render.COLORMAPS)}, got {value!r}")
-        return value
-
-    @validate("options")
-    def _check_options(self, proposal: dict[str, Any]) -> dict[str, Any]:
-        try:
-            self._kernel.get_method(self.method).check_options(proposal["value"])
+            if name == "method":
+                return checks.method(self._kernel, value)
+            if name == "options":
+                return checks.options(self._kernel, self.method, value)
+            if name == "region":
+                wiring = self.__dict__.get("_wiring")
+                return checks.region(value, None if wiring is None
+                                     else wiring.facts.dense is not None)
+            return getattr(checks, name)(value)
         except (TypeError, ValueError) as e:
             raise SettingError(str(e)) from None
-        return dict(proposal["value"])
-
-    @validate("region")
-    def _check_region(self, proposal: dict[str, Any]) -> Any:
-        try:
-            region = check_region(proposal["value"])
-        except ValueError as e:
-            raise SettingError(str(e)) from None
-        wiring = self.__dict__.get("_wiring")
-        if region is not None and wiring is not None and wiring.dense is None:
-            raise SettingError(
-                "region applies to segmentation models (one dense output (batch, height, "
-                "width, classes)); this model's output names whole-image classes, so there "
-                "is no region to choose: leave region=None")
-        return region
-
-    @validate("scale")
-    def _check_scale(self, proposal: dict[str, Any]) -> str:
-        if proposal["value"] not in ("map", "shared"):
-            raise SettingError(f"scale expected any of ['map', 'shared'], got {proposal['value']!r}")
-        return proposal["value"]
-
-    @validate("opacity")
-    def _check_opacity(self, proposal: dict[str, Any]) -> float:
-        if not 0.0 <= proposal["value"] <= 1.0:
-            raise SettingError(f"opacity must be in [0, 1], got {proposal['value']}")
-        return proposal["value"]
-
-    @validate("target")
-    def _check_target(self, proposal: dict[str, Any]) -> Any:
-        value = proposal["value"]
-        if value is None or callable(value):
-            return value
-        if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 0:
-            return int(value)
-        raise SettingError(f"target must be None, a class index >= 0 or a callable, got {value!r}")
 
     def _on_setting(self, change: dict[str, Any]) -> None:
         self._wiring.setting_changed(change["name"], EFFECTS[change["name"]] == RECOMPUTE)
@@ -179,22 +145,17 @@ class CamViewer(HasTraits):
     @property
     def settings(self) -> Settings:
         """The current settings as one frozen value."""
-        return Settings(image_index=self.image_index, input_index=self.input_index,
-                        layer=self.layer, target=self.target, method=self.method,
-                        guided=self.guided, opacity=self.opacity, colormap=self.colormap,
-                        scale=self.scale, options=tuple(sorted(self.options.items())),
-                        region=self.region)
+        return Settings.of(self)
 
     def show(self, images: Any) -> Any:
         """Explain one image, a batch (B, H, W, C) or a list of images; returns the widget.
         For a multi-input model pass one image (or batch) per input, as a list."""
         w = self._wiring
         w.session.scheduler.flush()
+        facts = w.facts
         try:
-            loaded = ImageSet(images, len(w.inputs), [c for _, _, c in w.inputs],
-                              self.preprocess, self._max_display,
-                              [tuple(shape[1:3]) if len(shape) == 4 else (None, None)
-                               for _, shape, _ in w.inputs])
+            loaded = ImageSet(images, len(facts.inputs), facts.input_channels(),
+                              self.preprocess, self._max_display, facts.input_sizes())
         except (ValueError, TypeError) as e:
             w.session.clear()
             w.session.fail(e)
@@ -233,7 +194,16 @@ class CamViewer(HasTraits):
 
     @property
     def widget(self) -> Any:
+        """The widget `show()` returns."""
         return self._wiring.layout.widget
+
+    @property
+    def parts(self) -> Parts:
+        """The page's widgets by name (controls, status line, top-5 buttons, canvases, the
+        transport, ...), for notebooks that restyle the page and for tests (see `Parts`).
+        From code, set the settings as traits (`viewer.layer = ...`): a control moved
+        sets its trait the same way."""
+        return self._wiring.parts
 
     @property
     def current_map(self) -> np.ndarray | None:
@@ -249,13 +219,3 @@ class CamViewer(HasTraits):
     @property
     def last_error(self) -> BaseException | None:
         return self._wiring.last_error
-
-    def __getattr__(self, name: str) -> Any:
-        # the page's parts, for notebooks and tests: controls, canvases, status, ...
-        if name in ("controls", "canvases", "status", "class_label", "caption", "top5_buttons",
-                    "error_box", "transport", "download", "follow", "layout", "prefetcher", "session", "method_options",
-                    "drawing"):
-            wiring = self.__dict__.get("_wiring")
-            if wiring is not None:
-                return getattr(wiring, name)
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")

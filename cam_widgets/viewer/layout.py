@@ -29,7 +29,6 @@ _CSS = f"""<style>
 .cam-widgets-view .widget-label, .cam-widgets-view select {{
   color: var(--jp-widgets-color, inherit); }}
 </style>"""
-_PANEL_NAMES = {"image": "image", "heatmap": "heatmap", "overlay": "overlay"}
 
 
 def _row(children: list[widgets.Widget], **layout: str) -> widgets.Box:

@@ -1,16 +1,19 @@
 """Controls for the chosen method's declared options (`Method.options`), built from the
 declaration: a number box bounded by the option's limits, a menu for choices, a checkbox
 for a flag, and a text box for a number that may be left empty (None, e.g. "all
-channels"). They set the viewer's `options` trait (only values that differ from the
-default), so code and controls take the same path."""
+channels"). Each is bound to the viewer's `options` trait by a `controls.Binding`, like
+every other control: it sets its option there (only values that differ from the
+default), and code that sets `options` moves it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as widgets
 
 from cam_widgets.viewer.controls import LABEL_STYLE as _STYLE
+from cam_widgets.viewer.controls import Binding
 
 
 def _control(option: Any) -> widgets.ValueWidget:
@@ -53,41 +56,40 @@ def _given(option: Any, value: Any) -> Any:
 
 
 class MethodOptions:
-    """A box of option controls for the viewer's current method."""
+    """A box of option controls for the viewer's current method, bound to `options`."""
 
-    def __init__(self, viewer: Any, kernel: Any) -> None:
-        self.viewer, self.kernel = viewer, kernel
+    def __init__(self, viewer: Any, get_method: Callable[[str], Any]) -> None:
+        self.viewer, self._get_method = viewer, get_method
         self.box = widgets.VBox(layout=widgets.Layout(width="100%"))
         self.controls: dict[str, widgets.ValueWidget] = {}
+        self.bindings: dict[str, Binding] = {}
         self._method: str | None = None
-        self._quiet = False
 
     def show(self) -> None:
-        """Rebuild for a new method; otherwise make the controls show `viewer.options`."""
-        method = self.kernel.get_method(self.viewer.method)
+        """Rebuild for a new method; then make the controls show `viewer.options`."""
+        method = self._get_method(self.viewer.method)
         if method.name != self._method:
             self._method = method.name
+            for binding in self.bindings.values():
+                binding.close()
             self.controls = {option.name: _control(option) for option in method.options}
-            for name, control in self.controls.items():
-                control.observe(lambda change, name=name: self._changed(name, change["new"]),
-                                names="value")
+            self.bindings = {option.name: self._bind(option) for option in method.options}
             self.box.children = list(self.controls.values())
-        self._quiet = True
-        try:
-            for option in method.options:
-                self.controls[option.name].value = _shown(
-                    option, self.viewer.options.get(option.name, option.default))
-        finally:
-            self._quiet = False
+        for binding in self.bindings.values():
+            binding.show(self.viewer.options)
 
-    def _changed(self, name: str, value: Any) -> None:
-        if self._quiet:
-            return
-        method = self.kernel.get_method(self.viewer.method)
-        value = _given(method.option(name), value)
-        options = dict(self.viewer.options)
-        if value == method.option(name).default:
-            options.pop(name, None)
-        else:
-            options[name] = value
-        self.viewer.options = options
+    def _bind(self, option: Any) -> Binding:
+        def to_setting(value: Any) -> dict[str, Any]:
+            options = dict(self.viewer.options)
+            value = _given(option, value)
+            if value == option.default:
+                options.pop(option.name, None)
+            else:
+                options[option.name] = value
+            return options
+
+        def to_control(options: dict[str, Any]) -> Any:
+            return _shown(option, options.get(option.name, option.default))
+
+        return Binding(self.controls[option.name], self.viewer, "options", to_setting,
+                       to_control)

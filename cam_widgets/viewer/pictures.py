@@ -6,31 +6,34 @@ drag sends no figure per step)."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 
 from cam_widgets import render
 from cam_widgets.viewer import compose
+from cam_widgets.viewer.layout import Layout
+from cam_widgets.viewer.painter import Painter
 
 SAVE_AFTER = 0.6  # seconds of quiet before the saved picture and download link refresh
 
 
 class Pictures:
-    """Pictures of one viewer (reads the wiring's painter, session, words and layout)."""
+    """Pictures of one viewer: the painter's frame, with `colours()` (the shown map's
+    colour scale, None without a map) and `captions()` (the figure's lines), placed in
+    `layout`; `settle()` brings the view up to date before a picture leaves."""
 
-    def __init__(self, wiring: Any) -> None:
-        self.wiring = wiring
+    def __init__(self, layout: Layout, painter: Painter,
+                 colours: Callable[[], compose.ColourScale | None],
+                 captions: Callable[[], list[str]], settle: Callable[[], None]) -> None:
+        self.layout, self.painter = layout, painter
+        self._colours, self._captions, self._settle = colours, captions, settle
         self._timer: asyncio.TimerHandle | None = None
-
-    def _colours(self) -> compose.ColourScale | None:
-        session = self.wiring.session
-        return session.bar_colours if session.shown is not None else None
 
     def show_colour_bar(self) -> None:
         """Draw the colour bar of the shown map under the heatmap (empty when none)."""
-        layout, colours = self.wiring.layout, self._colours()
-        if colours is None or self.wiring.painter.frame is None:
+        layout, colours = self.layout, self._colours()
+        if colours is None or self.painter.frame is None:
             layout.colour_bar.value = b""
             return
         width = layout.panel_px
@@ -38,16 +41,18 @@ class Pictures:
             compose.colour_bar(colours, width, font_size=max(11, width // 18)))
 
     def figure(self) -> np.ndarray:
-        frame = self.wiring.painter.frame
+        """The captioned figure of what is drawn now (`CamViewer.snapshot`)."""
+        frame = self.painter.frame
         if frame is None:
             raise RuntimeError("nothing is drawn yet: call show(image) first")
-        return compose.figure(frame.image, frame.heat, frame.overlay,
-                              self.wiring.words.figure_captions(), self._colours())
+        return compose.figure(frame.image, frame.heat, frame.overlay, self._captions(),
+                              self._colours())
 
     def png(self) -> bytes | None:
         """The current figure as a PNG (None before the first picture)."""
+        self.flush()
         try:
-            return render.encode_png(self.wiring.viewer.snapshot())
+            return render.encode_png(self.figure())
         except RuntimeError:
             return None
 
@@ -65,13 +70,13 @@ class Pictures:
     def refresh(self) -> None:
         """Point the download link and the saved notebook's picture at the current view."""
         self._timer = None
-        layout = self.wiring.layout
         png = self.png()
-        layout.set_download(png, "cam_view.png")
-        layout.widget.update_saved_picture(png)
+        self.layout.set_download(png, "cam_view.png")
+        self.layout.widget.update_saved_picture(png)
 
     def flush(self) -> None:
-        """A pending refresh, now."""
+        """The view up to date, and a pending refresh of the saved picture, now."""
+        self._settle()
         if self._timer is not None:
             self._timer.cancel()
             self.refresh()

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
 
 from cam_widgets import render
-from cam_widgets.kernel.inputs import load_image, split_images
 
 #: What each setting changes: "recompute" asks the kernel for a new map, "repaint" only
 #: redraws the map already computed.
@@ -46,6 +45,14 @@ class Settings:
     options: tuple[tuple[str, Any], ...] = ()  # the method's declared options given, sorted
     region: tuple[int, int, int, int] | None = None  # segmentation: (x0, y0, x1, y1) shown px
 
+
+    @classmethod
+    def of(cls, owner: Any) -> Settings:
+        """The settings `owner` holds in attributes of the same names (a `CamViewer`'s
+        traits; its `options` a dict)."""
+        values = {f.name: getattr(owner, f.name) for f in fields(cls)}
+        values["options"] = tuple(sorted(dict(owner.options).items()))
+        return cls(**values)
 
     def key(self, uses_layer: bool) -> tuple[Hashable, ...]:
         """The cache key of the map these settings produce."""
@@ -100,6 +107,10 @@ class ImageSet:
         max_display: int,
         input_sizes: Sequence[tuple[int | None, int | None]] | None = None,
     ) -> None:
+        # the kernel's image reader imports TensorFlow: loaded on use, so that this module
+        # does not (until the reader has a home of its own, issue 18 item 4)
+        from cam_widgets.kernel.inputs import split_images
+
         if n_inputs > 1:
             if not isinstance(images, (list, tuple)) or len(images) != n_inputs:
                 raise ValueError(
@@ -137,6 +148,8 @@ class ImageSet:
         key = (index, input_index)
         array = self._raw.get(key)
         if array is None:
+            from cam_widgets.kernel.inputs import load_image
+
             item = self._per_input[input_index][index]
             array = load_image(item, self._channels[input_index])
             self._raw.put(key, array)

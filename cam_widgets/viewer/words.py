@@ -1,151 +1,101 @@
-"""The viewer's words: the class picker's entries, top-5 buttons, the explained class,
-the map's caption, the status line and the figure's caption lines."""
+"""The viewer's words: class names, the class picker's entries, the explained class, the
+map's caption, the status line, the figure's caption lines and the top-5 buttons."""
 
 from __future__ import annotations
 
+import contextlib
 import html
+import io
 import re
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 import numpy as np
 
 from cam_widgets.viewer.compose import format_value
 from cam_widgets.viewer.explainer import Explanation
-from cam_widgets.kernel.targets import looks_like_probabilities
-from cam_widgets.viewer.labels import layer_size, method_caption
+from cam_widgets.viewer.state import Settings
+
+if TYPE_CHECKING:
+    from cam_widgets.viewer.model_facts import ModelFacts
 
 _INDEX = re.compile(r"\((\d+)\)\s*$|^\s*(\d+)\s*$")
+_SIGNED_SUFFIX = "; with guided ReLU the map is signed: red raises the score, blue lowers it"
 
 
-class Words:
-    """Text for one viewer (reads the wiring's viewer, layers and class names)."""
+class ClassNames:
+    """Class index -> name, from a list, a mapping, a decoder callable or "imagenet".
 
-    def __init__(self, wiring: Any) -> None:
-        self.wiring = wiring
-        self.buttons = [widgets.Button(layout=widgets.Layout(width="auto", max_width="100%"))
-                        for _ in range(5)]
-        for rank, button in enumerate(self.buttons):
-            button.on_click(lambda _, rank=rank: self._pick(rank))
-        self.top5 = widgets.Box(self.buttons, layout=widgets.Layout(
-            flex_flow="row wrap", display="none"))
-        self._top: list[int] = []
-        self.shown: Explanation | None = None
+    A callable is used like keras.applications' ``decode_predictions(preds, top=k)``.
+    "imagenet" is that decoder (its names file is fetched once by Keras and cached).
+    A source that fails (offline, another shape) is tried once; `notice` then says so
+    and every class is called by its index. Whatever the source prints is swallowed.
+    """
 
-    # ------------------------------------------------------------------ classes
-    def name(self, index: int) -> str:
-        return self.wiring.viewer.class_names(int(index), self.wiring.n_classes)
+    def __init__(self, source: Sequence[str] | Mapping[int, str] | Callable[..., Any] | str | None):
+        self.notice = ""
+        self._source = source
+        self._names: dict[int, str] | None = None
+        if isinstance(source, str):
+            if source != "imagenet":
+                raise ValueError(
+                    f'class_names must be a list, a dict, a callable or "imagenet"; got {source!r}'
+                )
+        elif source is not None and not (callable(source) or isinstance(source, (Mapping, Sequence))):
+            raise TypeError(
+                "class_names must be a list, a dict {index: name}, a decoder callable or "
+                f'"imagenet"; got {type(source).__name__}'
+            )
 
-    def named(self, index: int) -> str:
-        """"tabby (281)" or, without a name, "class 281"."""
-        name = self.name(index)
-        return name if name == f"class {int(index)}" else f"{name} (class {int(index)})"
+    def _decode_all(self, n_classes: int) -> dict[int, str]:
+        decoder = self._source
+        if decoder == "imagenet":
+            from keras.applications.imagenet_utils import decode_predictions
 
-    def class_text(self, target: Any) -> Any:
-        if target is None or callable(target):
-            return ""
-        name = self.name(target)
-        return name if name == f"class {int(target)}" else f"{name} ({int(target)})"
+            decoder = decode_predictions
+        scores = np.linspace(1.0, 0.0, n_classes, endpoint=False, dtype=np.float32)[None]
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            rows = decoder(scores, top=n_classes)[0]
+        names = {}
+        for rank, entry in enumerate(rows):
+            name = entry[1] if isinstance(entry, (tuple, list)) and len(entry) > 1 else entry
+            names[rank] = str(name)
+        return names
 
-    def parse_class(self, text: str) -> Any:
-        """"name (3)", "3" or an exact name -> 3; anything else leaves the class alone."""
-        from cam_widgets.viewer.controls import ignore
+    def __call__(self, index: int, n_classes: int | None) -> str:
+        fallback = f"class {index}"
+        source = self._source
+        if source is None:
+            return fallback
+        if isinstance(source, Mapping):
+            return str(source.get(index, fallback))
+        if isinstance(source, Sequence) and not isinstance(source, str):
+            return str(source[index]) if 0 <= index < len(source) else fallback
+        if self._names is None:
+            try:
+                self._names = self._decode_all(max(n_classes or 0, index + 1))
+            except Exception as e:  # offline, or a decoder for another number of classes
+                self._names = {}
+                what = "ImageNet names" if source == "imagenet" else "class names"
+                self.notice = f"could not load {what} ({type(e).__name__}); showing class indices"
+        return self._names.get(index, fallback)
 
-        found = _INDEX.search(text or "")
-        if found:
-            return int(found.group(1) or found.group(2))
-        for index in range(self.wiring.n_classes or 0):
-            if self.name(index) == text.strip():
-                return index
-        return ignore()
 
-    def fill_classes(self) -> None:
-        n = self.wiring.n_classes or 0
-        self.wiring.controls["target"].options = tuple(self.class_text(i) for i in range(n))
+def layer_size(info: Any) -> str:
+    """A layer's spatial size for menus: "14×14", or "8×8 tokens" for a token layer (its
+    patch grid, `LayerInfo.grid`), rather than its (tokens, width) shape."""
+    if getattr(info, "grid", None) is not None:
+        return f"{info.grid[0]}×{info.grid[1]} tokens"
+    return "×".join(map(str, info.output_shape[1:3]))
 
-    def _pick(self, rank: int) -> None:
-        if rank < len(self._top) and not self.wiring.controls["target"].disabled:
-            self.wiring.viewer.target = self._top[rank]
 
-    # ------------------------------------------------------------------ after a map
-    def describe(self, e: Explanation | None = None) -> str:
-        s = e.settings if e is not None else self.wiring.viewer.settings
-        method = self.wiring.kernel.get_method(s.method)
-        parts = [s.method + (" + guided ReLU" if s.guided and not method.forces_guided else "")]
-        if callable(s.target):
-            parts.append(f"target {getattr(s.target, '__name__', 'callable')}")
-        elif s.target is not None:
-            parts.append(self.named(s.target))
-        if self.wiring.dense is not None and not callable(s.target):
-            parts.append(region_words(s.region))
-        if method.uses_layer and s.layer is not None:
-            sizes = {i.path: layer_size(i) for i in self.wiring.all_layers}
-            size = sizes.get(s.layer, "")
-            parts.append(f"layer {s.layer}" + (f" ({size})" if size else ""))
-        return " · ".join(parts)
-
-    def explained(self, e: Explanation | None) -> None:
-        self.shown = e
-        w = self.wiring
-        if e is None:
-            w.class_label.value = w.caption.value = ""
-            self.top5.layout.display = "none"
-            return
-        s = e.settings
-        if callable(s.target):
-            name = getattr(s.target, "__name__", "callable target")
-            w.class_label.value = f"target <b>{html.escape(name)}</b> · score {e.score:.4g}"
-        else:
-            name = self.name(e.target)
-            index = "" if name == f"class {e.target}" else f" (class {e.target})"
-            w.class_label.value = f"explaining <b>{html.escape(name)}</b>{index} · " \
-                f"{html.escape(self._score_text(e))}"
-        signed = e.signed
-        w.caption.value = f"<small>{html.escape(method_caption(w.kernel.get_method(s.method), signed))}</small>"
-        self._top5(e)
-        took = "cached" if e.source == "cached" else f"{e.seconds * 1000:.0f} ms, {e.source}"
-        fitted = w.session.images.notices.get(s.image_index, "") if w.session.images else ""
-        notes = [n for n in (e.note, fitted, w.viewer.class_names.notice) if n]
-        w.status.value = html.escape(" · ".join([self.describe(e), took, *notes]))
-
-    def _score_text(self, e: Explanation) -> str:
-        text = f"score {format_value(e.score)}"
-        if e.predictions is not None and 0 <= e.target < e.predictions.shape[-1]:
-            label = "p" if looks_like_probabilities(e.predictions[None]) else "output"
-            if self.wiring.dense is not None:
-                label = "pixel share"
-            text += f" · {label} {format_value(float(e.predictions[e.target]))}"
-        return text
-
-    def _top5(self, e: Explanation) -> None:
-        show = e.predictions is not None and not callable(e.settings.target) \
-            and e.predictions.size > 1
-        self.top5.layout.display = None if show else "none"
-        if not show:
-            return
-        order = [int(i) for i in np.argsort(-e.predictions, kind="stable")[: len(self.buttons)]]
-        if 0 <= e.target < e.predictions.size and e.target not in order:
-            order[-1] = e.target  # the explained class keeps a button, in the top 5 or not
-        self._top = order
-        for button, index in zip(self.buttons, order):
-            button.description = f"{self.name(index)} {format_value(float(e.predictions[index]))}"
-            button.button_style = "info" if index == e.target else ""
-            button.tooltip = f"explain class {index}"
-            button.layout.display = None
-        for button in self.buttons[len(order):]:
-            button.layout.display = "none"
-
-    def figure_captions(self) -> list[str]:
-        e = self.shown
-        if e is None:
-            return [self.wiring.error_text or "no map"]
-        s = e.settings
-        if callable(s.target):
-            first = f"target {getattr(s.target, '__name__', 'callable')} · score {e.score:.4g}"
-        else:
-            first = f"{self.named(e.target)} · {self._score_text(e)}"
-        method = self.wiring.kernel.get_method(s.method)
-        return [first, self.describe(e), method_caption(method, e.signed)]
+def method_caption(method: Any, signed: bool) -> str:
+    """One line saying what the map of `method` means (its contract's `caption`), and
+    that it is signed when guided gradients made it so."""
+    if signed and not method.signed_map(False):
+        return method.caption + _SIGNED_SUFFIX
+    return method.caption
 
 
 def region_words(region: tuple[int, int, int, int] | None) -> str:
@@ -154,3 +104,139 @@ def region_words(region: tuple[int, int, int, int] | None) -> str:
         return "over its predicted region"
     x0, y0, x1, y1 = region
     return f"over region x {x0}-{x1}, y {y0}-{y1}"
+
+
+def _callable_name(target: Any, fallback: str = "callable") -> str:
+    return getattr(target, "__name__", fallback)
+
+
+class Words:
+    """The text of one viewer, from its class names, what was read of its model and the
+    kernel's method contracts (`kernel.get_method`, `kernel.looks_like_probabilities`)."""
+
+    def __init__(self, class_names: ClassNames, facts: ModelFacts, kernel: Any) -> None:
+        self.class_names, self.facts, self.kernel = class_names, facts, kernel
+
+    # ------------------------------------------------------------------ classes
+    def name(self, index: int) -> str:
+        return self.class_names(int(index), self.facts.n_classes)
+
+    def named(self, index: int) -> str:
+        """"tabby (class 281)" or, without a name, "class 281"."""
+        name = self.name(index)
+        return name if name == f"class {int(index)}" else f"{name} (class {int(index)})"
+
+    def class_text(self, target: Any) -> str:
+        """The class picker's entry for `target`: "tabby (281)", "class 281", or ""."""
+        if target is None or callable(target):
+            return ""
+        name = self.name(target)
+        return name if name == f"class {int(target)}" else f"{name} ({int(target)})"
+
+    def parse_class(self, text: str) -> int | None:
+        """"name (3)", "3" or an exact name -> 3; None for anything else."""
+        found = _INDEX.search(text or "")
+        if found:
+            return int(found.group(1) or found.group(2))
+        for index in range(self.facts.n_classes or 0):
+            if self.name(index) == (text or "").strip():
+                return index
+        return None
+
+    def class_entries(self) -> tuple[str, ...]:
+        """Every class as the picker lists it."""
+        return tuple(self.class_text(i) for i in range(self.facts.n_classes or 0))
+
+    # ------------------------------------------------------------------ a map's words
+    def describe(self, s: Settings) -> str:
+        """"gradcam · tabby (class 281) · layer conv5 (7×7)": what `s` explains."""
+        method = self.kernel.get_method(s.method)
+        parts = [s.method + (" + guided ReLU" if s.guided and not method.forces_guided else "")]
+        if callable(s.target):
+            parts.append(f"target {_callable_name(s.target)}")
+        elif s.target is not None:
+            parts.append(self.named(s.target))
+        if self.facts.dense is not None and not callable(s.target):
+            parts.append(region_words(s.region))
+        if method.uses_layer and s.layer is not None:
+            size = self.facts.layer_sizes().get(s.layer, "")
+            parts.append(f"layer {s.layer}" + (f" ({size})" if size else ""))
+        return " · ".join(parts)
+
+    def class_line(self, e: Explanation) -> str:
+        """HTML: the class (or callable target) explained, with its score."""
+        if callable(e.settings.target):
+            name = _callable_name(e.settings.target, "callable target")
+            return f"target <b>{html.escape(name)}</b> · score {e.score:.4g}"
+        name = self.name(e.target)
+        index = "" if name == f"class {e.target}" else f" (class {e.target})"
+        return f"explaining <b>{html.escape(name)}</b>{index} · {html.escape(self.score_text(e))}"
+
+    def caption(self, e: Explanation) -> str:
+        """HTML: what a bright pixel of this map means."""
+        method = self.kernel.get_method(e.settings.method)
+        return f"<small>{html.escape(method_caption(method, e.signed))}</small>"
+
+    def status(self, e: Explanation, notices: Sequence[str]) -> str:
+        """HTML: what was explained, how long it took, and any `notices`."""
+        took = "cached" if e.source == "cached" else f"{e.seconds * 1000:.0f} ms, {e.source}"
+        notes = [n for n in (e.note, *notices, self.class_names.notice) if n]
+        return html.escape(" · ".join([self.describe(e.settings), took, *notes]))
+
+    def score_text(self, e: Explanation) -> str:
+        text = f"score {format_value(e.score)}"
+        if e.predictions is not None and 0 <= e.target < e.predictions.shape[-1]:
+            label = "p" if self.kernel.looks_like_probabilities(e.predictions[None]) else "output"
+            if self.facts.dense is not None:
+                label = "pixel share"
+            text += f" · {label} {format_value(float(e.predictions[e.target]))}"
+        return text
+
+    def figure_captions(self, e: Explanation | None, error: str) -> list[str]:
+        """The snapshot's caption lines (`error`, or "no map", when nothing is shown)."""
+        if e is None:
+            return [error or "no map"]
+        s = e.settings
+        if callable(s.target):
+            first = f"target {_callable_name(s.target)} · score {e.score:.4g}"
+        else:
+            first = f"{self.named(e.target)} · {self.score_text(e)}"
+        method = self.kernel.get_method(s.method)
+        return [first, self.describe(s), method_caption(method, e.signed)]
+
+
+class TopClasses:
+    """Five buttons naming the map's most likely classes: a click explains that class."""
+
+    def __init__(self, name: Callable[[int], str], pick: Callable[[int], None]) -> None:
+        self._name, self._pick = name, pick
+        self.buttons = [widgets.Button(layout=widgets.Layout(width="auto", max_width="100%"))
+                        for _ in range(5)]
+        for rank, button in enumerate(self.buttons):
+            button.on_click(lambda _, rank=rank: self._clicked(rank))
+        self.box = widgets.Box(self.buttons, layout=widgets.Layout(
+            flex_flow="row wrap", display="none"))
+        self._top: list[int] = []
+
+    def _clicked(self, rank: int) -> None:
+        if rank < len(self._top):
+            self._pick(self._top[rank])
+
+    def show(self, e: Explanation | None) -> None:
+        """The top classes of `e`'s predictions (none for a callable target)."""
+        show = e is not None and e.predictions is not None \
+            and not callable(e.settings.target) and e.predictions.size > 1
+        self.box.layout.display = None if show else "none"
+        if not show:
+            return
+        order = [int(i) for i in np.argsort(-e.predictions, kind="stable")[: len(self.buttons)]]
+        if 0 <= e.target < e.predictions.size and e.target not in order:
+            order[-1] = e.target  # the explained class keeps a button, in the top 5 or not
+        self._top = order
+        for button, index in zip(self.buttons, order):
+            button.description = f"{self._name(index)} {format_value(float(e.predictions[index]))}"
+            button.button_style = "info" if index == e.target else ""
+            button.tooltip = f"explain class {index}"
+            button.layout.display = None
+        for button in self.buttons[len(order):]:
+            button.layout.display = "none"

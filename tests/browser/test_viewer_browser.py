@@ -156,7 +156,7 @@ def test_lab_viewer_pixels_controls_and_reload(page: Page, lab: Server, headless
     before, view = view, drawn_as_snapshot(page, canvases)
     assert changed(before, view, "heatmap") > 1000 and changed(before, view, "image") == 0
     assert_blend(view, 0.6)
-    assert "triangle</b> (class 2)" in kernel_value(page, "v.class_label.value")
+    assert "triangle</b> (class 2)" in kernel_value(page, "v.parts.class_label.value")
     expect_text = widget.locator(".widget-html", has_text="explaining triangle (class 2)")
     expect_text.first.wait_for()
     shots.take(page, "class-triangle", show=canvases.first)
@@ -183,7 +183,7 @@ def test_lab_viewer_pixels_controls_and_reload(page: Page, lab: Server, headless
     before, view = view, drawn_as_snapshot(page, canvases)
     assert changed(before, view, "heatmap") > 1000 and changed(before, view, "image") == 0
     assert_blend(view, 0.6)
-    assert "guided ReLU" in kernel_value(page, "v.status.value")
+    assert "guided ReLU" in kernel_value(page, "v.parts.status.value")
     shots.take(page, "guided", show=canvases.first)
 
     # reload: a new browser connection, redrawn by on_client_ready with the state kept.
@@ -191,7 +191,7 @@ def test_lab_viewer_pixels_controls_and_reload(page: Page, lab: Server, headless
     # on the overlay, so it would send the image a "switchCanvas" anyway. Make the image its
     # last canvas (a harmless save/restore on it) to check the transport's guard for
     # ipycanvas #322: without it the page throws and stays blank.
-    kernel_exec(page, 'v.canvases["image"].save(); v.canvases["image"].restore()')
+    kernel_exec(page, 'v.parts.canvases["image"].save(); v.parts.canvases["image"].restore()')
     reload_notebook(page)
     widget = output_of(page, 1)
     canvases = wait_for_canvases(widget, 3)

@@ -247,7 +247,7 @@ ERRORS = [
     ("occlusion", dict(fill="black"), ValueError, r"'fill' of 'occlusion' must be one of 'mean' or str or float; got 'black'"),
     ("occlusion", dict(fill=True), TypeError, r"'fill' of 'occlusion' must be .*; got True \(bool\)"),
     ("occlusion", dict(chunk_size=5000), ValueError, r"'chunk_size' of 'occlusion' must be int in \[1, 4096\]"),
-    ("eigencam", dict(steps=3), TypeError, r"'eigencam' takes no options; got 'steps'"),
+    ("eigencam", dict(steps=3), TypeError, r"unknown argument 'steps'\..*'eigencam' takes no options"),
     ("smoothgrad", dict(chunk_size=0), ValueError, r"'chunk_size' of 'smoothgrad' must be int in \[1, 4096\]; got 0"),
 ]
 

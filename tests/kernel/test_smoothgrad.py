@@ -3,7 +3,6 @@ whatever the chunking."""
 from __future__ import annotations
 
 import numpy as np
-import tensorflow as tf
 
 from cam_widgets import explain
 from tests.kernel import reference as ref
@@ -11,11 +10,11 @@ from tests.kernel.test_seed_scenarios import small_cnn
 
 
 def reference_smoothgrad(model, images, classes, n_samples, noise_level, seed):
-    """One sample at a time, noise for sample s from the stateless seed (seed, s)."""
+    """One sample at a time, noise for sample s from NumPy's generator seeded (seed, s)."""
     spread = images.max(axis=(1, 2, 3), keepdims=True) - images.min(axis=(1, 2, 3), keepdims=True)
     total = np.zeros_like(images)
     for sample in range(n_samples):
-        noise = tf.random.stateless_normal(images.shape, [seed, sample]).numpy()
+        noise = np.random.default_rng([seed, sample]).standard_normal(images.shape, np.float32)
         total += ref.input_gradient(model, images + noise_level * spread * noise,
                                     ref.class_score(classes))
     return total / n_samples

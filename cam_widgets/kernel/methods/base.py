@@ -11,12 +11,35 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
+from cam_widgets.kernel import backends
 from cam_widgets.kernel.probe import Probe, ProbeOutput
 from cam_widgets.kernel.targets import PREDICTED, callable_scores, gather_scores
 
-Attribution = dict[str, tf.Tensor]  # raw, maps, scores, targets, predictions[, activations]
+
+@dataclass
+class Attribution:
+    """What a method returns for one batch (backend tensors, inside the compiled function).
+
+    Shape rule: a pixel method gives `raw` (B, H, W, C) and `maps` (B, H, W); a layer
+    method (`uses_layer`) gives `raw` as a list with one (B, h_l, w_l) map per read layer,
+    `maps` (B, L, H, W) and the read layers' outputs as `activations` (a list of L);
+    `Run.layer_result` builds exactly that from the layer maps. `explain` drops the layer
+    axis when one layer was asked for and adds a class axis for `top_k`.
+    """
+
+    raw: Any
+    maps: Any
+    scores: Any  # (B,) float32, the differentiated (or forward) score
+    targets: Any  # (B,) int32, the class explained (PREDICTED for a callable target)
+    predictions: Any  # the model's first output
+    activations: list | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields by name: what a compiled function returns (a tree of tensors)."""
+        return {name: getattr(self, name) for name in self.__dataclass_fields__
+                if getattr(self, name) is not None}
 
 
 @dataclass
@@ -25,47 +48,63 @@ class Run:
 
     probe: Probe  # vanilla gradients
     guided_probe: Probe | None  # guided ReLUs, when guided gradients are asked for
-    inputs: list[tf.Tensor]
+    inputs: list
     input_index: int
-    indices: tf.Tensor  # (B,) class index per image, PREDICTED for the model's choice
-    target_fn: Callable[[Any], tf.Tensor] | None
-    replacements: list[tf.Tensor] | None = None  # the read layers' outputs, given
+    indices: Any  # (B,) class index per image, PREDICTED for the model's choice
+    target_fn: Callable[[Any], Any] | None
+    replacements: list | None = None  # the read layers' outputs, given
     options: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def explained(self) -> tf.Tensor:
+    def explained(self):
         return self.inputs[self.input_index]
 
-    def score(self, out: ProbeOutput, indices: tf.Tensor | None = None):
+    @property
+    def image_size(self) -> tuple:
+        """(H, W) of the explained input."""
+        return tuple(ops.shape(self.explained)[1:3])
+
+    def score(self, out: ProbeOutput, indices=None):
         """(scores (B,), class indices (B,)) of one probe run."""
         if self.target_fn is not None:
             given = out.scores_from if len(out.scores_from) > 1 else out.scores_from[0]
             scores = callable_scores(self.target_fn(given))
-            batch = tf.shape(self.explained)[0]
-            return scores, tf.fill([batch], tf.constant(PREDICTED, tf.int64))
+            return scores, ops.full(ops.shape(scores), PREDICTED, "int32")
         return gather_scores(out.scores_from[0], self.indices if indices is None else indices,
                              out.sigmoid_head, out.probabilities)
 
-    def input_gradients(self, probe: Probe, inputs: list[tf.Tensor] | None = None,
-                        indices: tf.Tensor | None = None):
+    def input_gradients(self, probe: Probe, inputs: list | None = None, indices=None):
         """Gradients of the score w.r.t. the explained input, with the run's outputs."""
         inputs = self.inputs if inputs is None else inputs
-        with tf.GradientTape(watch_accessed_variables=False) as tape:
-            tape.watch(inputs[self.input_index])
-            out = probe(inputs)
+        index = self.input_index
+
+        def scored(explained):
+            out = probe([explained if i == index else x for i, x in enumerate(inputs)])
             scores, chosen = self.score(out, indices)
-        grads = tape.gradient(scores, inputs[self.input_index])
+            return scores, (chosen, out)
+
+        taken = backends.current().differentiate(scored, [inputs[index]])
+        (grads,) = taken.gradients([0])
+        chosen, out = taken.aux
         if grads is None:
             raise ValueError(
-                f"The score does not depend on input {self.input_index}: its gradient is "
-                "None. Check that the target uses the model output fed by this input, "
-                "or choose another `input_index`."
+                f"The score does not depend on input {index}: its gradient is None. Check "
+                "that the target uses the model output fed by this input, or choose "
+                "another `input_index`."
             )
-        return grads, scores, chosen, out
+        return grads, taken.scores, chosen, out
 
     def result(self, raw, maps, scores, chosen, out: ProbeOutput) -> Attribution:
-        return {"raw": raw, "maps": maps, "scores": scores, "targets": chosen,
-                "predictions": out.model_outputs[0]}
+        """The attribution of a pixel method."""
+        return Attribution(raw, maps, scores, chosen, out.model_outputs[0])
+
+    def layer_result(self, cams: list, scores, chosen, out: ProbeOutput) -> Attribution:
+        """The attribution of a layer method from its signed maps at layer resolution:
+        the display maps are ReLU -> bilinear upsample to the input -> min-max per image,
+        stacked on a layer axis, with the layers' outputs."""
+        maps = [scale_min_max(upsample(ops.relu(cam), self.image_size)) for cam in cams]
+        return Attribution(cams, ops.stack(maps, axis=1), scores, chosen,
+                           out.model_outputs[0], activations=out.activations)
 
 
 @dataclass(frozen=True)
@@ -185,6 +224,12 @@ class Method(abc.ABC):
         maps keep the sign of the input gradient)."""
         return self.signed or guided or self.forces_guided
 
+    def host_arrays(self, options: dict[str, Any], images: np.ndarray) -> dict[str, np.ndarray]:
+        """Arrays made on the host for a batch of `images` (B, ...), batch first, given to
+        the compiled function and found in `run.options` by name: random draws that must
+        be the same on every Keras backend. None by default."""
+        return {}
+
     @abc.abstractmethod
     def compute(self, run: Run) -> Attribution:
         """The attribution tensors of one batch, inside the compiled function."""
@@ -194,28 +239,30 @@ class Method(abc.ABC):
         return f"<method {self.name!r} ({self.paper}){': ' + options if options else ''}>"
 
 
-def upsample(maps: tf.Tensor, size: tf.Tensor) -> tf.Tensor:
-    """(B, h, w) -> (B, H, W), bilinear."""
-    return tf.image.resize(maps[..., None], size, method="bilinear")[..., 0]
+def upsample(maps, size: tuple):
+    """(B, h, w) -> (B, H, W), bilinear (half-pixel centres, no antialiasing)."""
+    return ops.image.resize(maps[..., None], size, interpolation="bilinear")[..., 0]
 
 
-def _per_image(reduce: Callable, maps: tf.Tensor) -> tf.Tensor:
-    return reduce(maps, axis=[1, 2], keepdims=True)
+def divide_no_nan(numerator, denominator):
+    """numerator / denominator, 0 where the denominator is 0."""
+    safe = ops.where(denominator == 0, ops.ones_like(denominator), denominator)
+    return ops.where(denominator == 0, ops.zeros_like(numerator), numerator / safe)
 
 
-def scale_min_max(maps: tf.Tensor) -> tf.Tensor:
+def scale_min_max(maps):
     """Maps stretched per image to [0, 1]; a constant map becomes 0, never NaN."""
-    low = _per_image(tf.reduce_min, maps)
-    return tf.math.divide_no_nan(maps - low, _per_image(tf.reduce_max, maps) - low)
+    low = ops.min(maps, axis=(1, 2), keepdims=True)
+    return divide_no_nan(maps - low, ops.max(maps, axis=(1, 2), keepdims=True) - low)
 
 
-def scale_signed(maps: tf.Tensor) -> tf.Tensor:
+def scale_signed(maps):
     """Signed maps scaled per image to [0, 1] with zero at 0.5: v / (2 max|v|) + 0.5."""
-    peak = _per_image(tf.reduce_max, tf.abs(maps))
-    return 0.5 + 0.5 * tf.math.divide_no_nan(maps, peak)
+    peak = ops.max(ops.abs(maps), axis=(1, 2), keepdims=True)
+    return 0.5 + 0.5 * divide_no_nan(maps, peak)
 
 
-def gradient_display(grads: tf.Tensor, guided: bool) -> tf.Tensor:
+def gradient_display(grads, guided: bool):
     """Input gradients (B, H, W, C) -> display maps (B, H, W) in [0, 1].
 
     Vanilla gradients show their magnitude, max |g| over channels (Simonyan et al.
@@ -224,5 +271,5 @@ def gradient_display(grads: tf.Tensor, guided: bool) -> tf.Tensor:
     0 or 1.
     """
     if guided:
-        return scale_signed(tf.reduce_mean(grads, axis=-1))
-    return scale_min_max(tf.reduce_max(tf.abs(grads), axis=-1))
+        return scale_signed(ops.mean(grads, axis=-1))
+    return scale_min_max(ops.max(ops.abs(grads), axis=-1))

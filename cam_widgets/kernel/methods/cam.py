@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import abc
 
-import tensorflow as tf
+from keras import ops
 
+from cam_widgets.kernel import backends
 from cam_widgets.kernel.methods.base import (
-    Attribution, Method, Run, gradient_display, scale_min_max, upsample)
+    Attribution, Method, Run, divide_no_nan, gradient_display)
 
 
 class CamMethod(Method):
@@ -21,8 +22,8 @@ class CamMethod(Method):
     caption = "bright: layer features that raise the class score (ReLU of the weighted sum)"
 
     @abc.abstractmethod
-    def weights(self, activations: tf.Tensor, grads: tf.Tensor) -> tf.Tensor:
-        raise NotImplementedError
+    def weights(self, activations, grads):
+        """Per-channel (B, 1, 1, K) or per-location (B, h, w, K) weights."""
 
     def compute(self, run: Run) -> Attribution:
         """Maps (B, L, H, W) for the L read layers, from one forward and one backward.
@@ -32,36 +33,44 @@ class CamMethod(Method):
         through guided ReLUs.
         """
         probe = run.guided_probe or run.probe
-        # Only what is watched below needs gradients, not the weights.
-        with tf.GradientTape(persistent=probe.guided, watch_accessed_variables=False) as tape:
-            if probe.guided:
-                tape.watch(run.explained)
-            # The probe watches each read layer output as it is made: a tape records
-            # only ops fed by watched tensors, and a layer before the first weight (an
-            # input padding) would otherwise get no gradient.
-            out = probe(run.inputs, run.replacements, watch=tape.watch)
+        from_input = probe.guided and run.replacements is None
+
+        # The input is differentiated only when its guided gradient is wanted: watching
+        # it would make the backward pass run all the way down for nothing.
+        first = 1 if from_input else 0
+
+        def scored(*primals):
+            inputs = list(run.inputs)
+            if from_input:
+                inputs[run.input_index] = primals[0]
+            out = probe(inputs, run.replacements, deltas=primals[first:])
             scores, chosen = run.score(out)
+            return scores, (chosen, out)
+
+        deltas = probe.zero_deltas(run.inputs)
+        primals = [run.explained, *deltas] if from_input else deltas
+        taken = backends.current().differentiate(scored, primals, again=from_input)
+        chosen, out = taken.aux
         with probe.gates.vanilla():
-            grads = tape.gradient(scores, out.activations)
+            grads = taken.gradients(range(first, first + len(deltas)))
         if any(grad is None for grad in grads):
             raise ValueError(
                 "The score does not depend on the chosen layer: its gradient is None. "
                 "Pick a layer that feeds the explained output (the default layer does), "
                 "and a target computed from the model's output."
             )
-        size = tf.shape(run.explained)[1:3]
-        raw = [tf.reduce_sum(self.weights(acts, grad) * acts, axis=-1)
-               for acts, grad in zip(out.activations, grads)]
-        maps = [scale_min_max(upsample(tf.nn.relu(cam), size)) for cam in raw]
+        cams = [ops.sum(self.weights(acts, grad) * acts, axis=-1)
+                for acts, grad in zip(out.activations, grads)]
+        result = run.layer_result(cams, taken.scores, chosen, out)
         if probe.guided:
-            if run.replacements is None:
-                guided_grads = tape.gradient(scores, run.explained)
+            if from_input:
+                (guided_grads,) = taken.gradients([0])
             else:  # the given layer outputs cut the input off: run the model once more
                 guided_grads, *_ = run.input_gradients(probe, indices=chosen)
-            raw = [guided_grads * cam_map[..., None] for cam_map in maps]
-            maps = [gradient_display(product, guided=True) for product in raw]
-        result = run.result(raw, tf.stack(maps, axis=1), scores, chosen, out)
-        result["activations"] = out.activations
+            maps = ops.unstack(result.maps, axis=1)
+            result.raw = [guided_grads * cam_map[..., None] for cam_map in maps]
+            result.maps = ops.stack([gradient_display(product, guided=True)
+                                     for product in result.raw], axis=1)
         return result
 
 
@@ -76,7 +85,7 @@ class GradCAM(CamMethod):
     paper = "Selvaraju et al. 2017"
 
     def weights(self, activations, grads):
-        return tf.reduce_mean(grads, axis=[1, 2], keepdims=True)
+        return ops.mean(grads, axis=(1, 2), keepdims=True)
 
 
 class GradCAMPlusPlus(CamMethod):
@@ -91,11 +100,11 @@ class GradCAMPlusPlus(CamMethod):
     paper = "Chattopadhyay et al. 2018"
 
     def weights(self, activations, grads):
-        squared = tf.square(grads)
-        denominator = 2.0 * squared + tf.reduce_sum(
-            activations, axis=[1, 2], keepdims=True) * squared * grads
-        alpha = tf.math.divide_no_nan(squared, denominator)
-        return tf.reduce_sum(alpha * tf.nn.relu(grads), axis=[1, 2], keepdims=True)
+        squared = ops.square(grads)
+        denominator = 2.0 * squared + ops.sum(
+            activations, axis=(1, 2), keepdims=True) * squared * grads
+        alpha = divide_no_nan(squared, denominator)
+        return ops.sum(alpha * ops.relu(grads), axis=(1, 2), keepdims=True)
 
 
 class LayerCAM(CamMethod):
@@ -110,7 +119,7 @@ class LayerCAM(CamMethod):
     caption = "bright: locations whose features raise the class score (positive gradients)"
 
     def weights(self, activations, grads):
-        return tf.nn.relu(grads)
+        return ops.relu(grads)
 
 
 class GuidedGradCAM(GradCAM):
@@ -153,6 +162,6 @@ class XGradCAM(CamMethod):
     paper = "Fu et al. 2020"
 
     def weights(self, activations, grads):
-        return tf.math.divide_no_nan(
-            tf.reduce_sum(grads * activations, axis=[1, 2], keepdims=True),
-            tf.reduce_sum(activations, axis=[1, 2], keepdims=True))
+        return divide_no_nan(
+            ops.sum(grads * activations, axis=(1, 2), keepdims=True),
+            ops.sum(activations, axis=(1, 2), keepdims=True))

@@ -1,25 +1,25 @@
 """Eigen-CAM: the first principal component of a layer's activations."""
 from __future__ import annotations
 
-import tensorflow as tf
+from keras import ops
 
-from cam_widgets.kernel.methods.base import Attribution, Method, Run, scale_min_max, upsample
+from cam_widgets.kernel.methods.base import Attribution, Method, Run
 
 
-def first_component(activations: tf.Tensor) -> tf.Tensor:
+def first_component(activations):
     """(B, h, w, K) -> (B, h, w): each image's locations projected on the first principal
     axis of its K-channel activations (centred over the locations), signed so that the
     projection correlates positively with the activations summed over channels."""
-    shape = tf.shape(activations)
-    points = tf.reshape(activations, (shape[0], shape[1] * shape[2], shape[3]))
-    centred = points - tf.reduce_mean(points, axis=1, keepdims=True)
-    singular, left, _ = tf.linalg.svd(centred, full_matrices=False)
+    _, height, width, channels = activations.shape
+    points = ops.reshape(activations, (-1, height * width, channels))
+    centred = points - ops.mean(points, axis=1, keepdims=True)
+    left, singular, _ = ops.svd(centred, full_matrices=False)
     projection = left[:, :, 0] * singular[:, :1]  # (B, hw): centred @ first right vector
-    total = tf.reduce_sum(points, axis=2)
-    agreement = tf.reduce_sum(projection * (total - tf.reduce_mean(total, 1, keepdims=True)),
-                              axis=1, keepdims=True)
-    projection *= tf.where(agreement < 0, -1.0, 1.0)
-    return tf.reshape(projection, shape[:3])
+    total = ops.sum(points, axis=2)
+    agreement = ops.sum(projection * (total - ops.mean(total, 1, keepdims=True)),
+                        axis=1, keepdims=True)
+    projection = projection * ops.where(agreement < 0, -1.0, 1.0)
+    return ops.reshape(projection, (-1, height, width))
 
 
 class EigenCAM(Method):
@@ -43,9 +43,5 @@ class EigenCAM(Method):
     def compute(self, run: Run) -> Attribution:
         out = run.probe(run.inputs, run.replacements)
         scores, chosen = run.score(out)
-        size = tf.shape(run.explained)[1:3]
-        raw = [first_component(acts) for acts in out.activations]
-        maps = [scale_min_max(upsample(tf.nn.relu(cam), size)) for cam in raw]
-        result = run.result(raw, tf.stack(maps, axis=1), scores, chosen, out)
-        result["activations"] = out.activations
-        return result
+        return run.layer_result([first_component(acts) for acts in out.activations],
+                                scores, chosen, out)

@@ -1,11 +1,12 @@
 """Methods that read the gradient of the score at the input pixels."""
 from __future__ import annotations
 
-import tensorflow as tf
+import numpy as np
+from keras import ops
 
 from cam_widgets.kernel.methods.base import Attribution, Method, Option, Run, gradient_display
 from cam_widgets.kernel.methods.batching import (
-    chunked_sum, copies_per_pass, flat_copies, tile_batch, with_explained)
+    chunked_sum, copies_per_pass, copy_range, flat_copies, tile_batch, with_explained)
 
 
 class Saliency(Method):
@@ -47,9 +48,10 @@ class SmoothGrad(Saliency):
     range, default 0.15), `seed` (default 0), `chunk_size` (images differentiated per
     pass, noisy copies x batch, default 32). The copies of a chunk go through the model
     as one batch, which puts SmoothGrad at the price of one input gradient of all its
-    copies. The class is chosen on the clean image. Sample s draws its noise from the
-    seed (seed, s) whatever the chunking, so `chunk_size` changes time and memory, not
-    the map.
+    copies. The class is chosen on the clean image. Sample s draws its standard normal
+    noise with NumPy from the seed (seed, s), on the host, whatever the chunking and the
+    Keras backend, so `chunk_size` changes time and memory, not the map, and every
+    backend gives the same map.
     """
 
     name = "smoothgrad"
@@ -64,6 +66,12 @@ class SmoothGrad(Saliency):
                "memory", low=1, high=4096),
     )
 
+    def host_arrays(self, options: dict, images: np.ndarray) -> dict[str, np.ndarray]:
+        """The noise (B, n_samples, H, W, C): sample s from NumPy's seed (seed, s)."""
+        samples = [np.random.default_rng([options["seed"], sample]).standard_normal(
+            images.shape, np.float32) for sample in range(options["n_samples"])]
+        return {"noise": np.stack(samples, axis=1)}
+
     def compute(self, run: Run) -> Attribution:
         options = run.options
         n_samples = int(options["n_samples"])
@@ -71,25 +79,20 @@ class SmoothGrad(Saliency):
         clean = run.probe(run.inputs)
         scores, chosen = run.score(clean)
         images = run.explained
-        spread = tf.reduce_max(images, axis=[1, 2, 3], keepdims=True) - tf.reduce_min(
-            images, axis=[1, 2, 3], keepdims=True)
+        spread = ops.max(images, axis=(1, 2, 3), keepdims=True) - ops.min(
+            images, axis=(1, 2, 3), keepdims=True)
         sigma = float(options["noise_level"]) * spread
-        seed = tf.constant(int(options["seed"]), tf.int32)
-        per_pass = copies_per_pass(int(options["chunk_size"]), tf.shape(images)[0], n_samples)
+        per_pass = copies_per_pass(int(options["chunk_size"]), ops.shape(images)[0], n_samples)
 
-        def noise_of(sample):
-            return tf.random.stateless_normal(tf.shape(images), tf.stack([seed, sample]))
-
-        def chunk_gradients(start, count):
-            noise = tf.map_fn(noise_of, tf.range(start, start + count),
-                              fn_output_signature=tf.float32)
-            noisy = images[None] + sigma[None] * noise  # (count, B, H, W, C), copy-major
+        def chunk_gradients(first, count):
+            noise = ops.take(options["noise"], copy_range(first, count), axis=1)
+            noise = ops.transpose(noise, (1, 0, 2, 3, 4))  # (count, B, H, W, C)
+            noisy = images[None] + sigma[None] * noise  # copy-major
             inputs = with_explained(run, flat_copies(noisy), count)
             grads, *_ = run.input_gradients(probe, inputs, indices=tile_batch(chosen, count))
-            return tf.reduce_sum(tf.reshape(grads, tf.shape(noisy)), axis=0)
+            return ops.sum(ops.reshape(grads, ops.shape(noisy)), axis=0)
 
-        total = chunked_sum(n_samples, per_pass, chunk_gradients, tf.zeros_like(images))
+        total = chunked_sum(n_samples, per_pass, chunk_gradients, ops.zeros_like(images))
         grads = total / float(n_samples)
         maps = gradient_display(grads, guided=run.guided_probe is not None)
         return run.result(grads, maps, scores, chosen, clean)
-

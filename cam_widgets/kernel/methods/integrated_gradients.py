@@ -5,42 +5,41 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
 from cam_widgets.kernel.methods.base import Attribution, Method, Option, Run, scale_signed
 from cam_widgets.kernel.methods.batching import (
-    chunked_sum, copies_per_pass, flat_copies, tile_batch, with_explained)
+    chunked_sum, copies_per_pass, copy_range, flat_copies, tile_batch, with_explained)
 from cam_widgets.kernel.methods.options import ChoiceOrValue
 
 BASELINES = ("black", "mean", "blur")
 
 
-def gaussian_blur(images: tf.Tensor, sigma: float) -> tf.Tensor:
+def gaussian_blur(images, sigma: float):
     """(B, H, W, C) blurred by a Gaussian of `sigma` pixels, separably; pixels near the
     border average only what lies inside the image (no dark rim)."""
     radius = max(1, int(math.ceil(3 * sigma)))
     taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
-    taps = tf.constant(taps / taps.sum(), tf.float32)
+    taps = (taps / taps.sum()).astype(np.float32)
     channels = images.shape[-1]
+    rows = np.tile(taps.reshape(-1, 1, 1, 1), (1, 1, channels, 1))
+    cols = np.tile(taps.reshape(1, -1, 1, 1), (1, 1, channels, 1))
 
     def blur(x):
-        rows = tf.tile(tf.reshape(taps, (-1, 1, 1, 1)), [1, 1, channels, 1])
-        cols = tf.tile(tf.reshape(taps, (1, -1, 1, 1)), [1, 1, channels, 1])
-        x = tf.nn.depthwise_conv2d(x, rows, [1, 1, 1, 1], "SAME")
-        return tf.nn.depthwise_conv2d(x, cols, [1, 1, 1, 1], "SAME")
+        x = ops.depthwise_conv(x, rows, strides=1, padding="same")
+        return ops.depthwise_conv(x, cols, strides=1, padding="same")
 
-    return blur(images) / blur(tf.ones_like(images[:1]))
+    return blur(images) / blur(ops.ones_like(images[:1]))
 
 
-def baseline_images(images: tf.Tensor, baseline) -> tf.Tensor:
+def baseline_images(images, baseline):
     """The baseline of each image: black (zeros), its mean colour, a blur of it (a
     Gaussian of sigma = min(H, W) / 16 pixels), or a given array broadcast to it."""
     if isinstance(baseline, str):
         if baseline == "black":
-            return tf.zeros_like(images)
+            return ops.zeros_like(images)
         if baseline == "mean":
-            return tf.broadcast_to(tf.reduce_mean(images, axis=[1, 2], keepdims=True),
-                                   tf.shape(images))
+            return ops.zeros_like(images) + ops.mean(images, axis=(1, 2), keepdims=True)
         return gaussian_blur(images, min(images.shape[1:3]) / 16)
     image_shape = tuple(images.shape[1:])
     shape = tuple(baseline.shape)
@@ -55,7 +54,7 @@ def baseline_images(images: tf.Tensor, baseline) -> tf.Tensor:
             f"The baseline array of 'integrated_gradients' has shape {tuple(baseline.shape)}; "
             f"it must broadcast to one image {image_shape}, e.g. an array {image_shape}."
         )
-    return tf.broadcast_to(tf.reshape(tf.cast(baseline, tf.float32), shape), tf.shape(images))
+    return ops.zeros_like(images) + ops.reshape(ops.cast(baseline, "float32"), shape)
 
 
 class IntegratedGradients(Method):
@@ -93,16 +92,16 @@ class IntegratedGradients(Method):
         images = run.explained
         start = baseline_images(images, run.options["baseline"])
         difference = images - start
-        per_pass = copies_per_pass(run.options["chunk_size"], tf.shape(images)[0], steps)
+        per_pass = copies_per_pass(run.options["chunk_size"], ops.shape(images)[0], steps)
 
         def path_gradients(first, count):
-            alphas = (tf.cast(tf.range(first, first + count), tf.float32) + 0.5) / steps
+            alphas = (ops.cast(copy_range(first, count), "float32") + 0.5) / steps
             points = start[None] + alphas[:, None, None, None, None] * difference[None]
             grads, *_ = run.input_gradients(run.probe, with_explained(
                 run, flat_copies(points), count), indices=tile_batch(chosen, count))
-            return tf.reduce_sum(tf.reshape(grads, tf.shape(points)), axis=0)
+            return ops.sum(ops.reshape(grads, ops.shape(points)), axis=0)
 
-        total = chunked_sum(steps, per_pass, path_gradients, tf.zeros_like(images))
+        total = chunked_sum(steps, per_pass, path_gradients, ops.zeros_like(images))
         attributions = difference * total / float(steps)
-        maps = scale_signed(tf.reduce_sum(attributions, axis=-1))
+        maps = scale_signed(ops.sum(attributions, axis=-1))
         return run.result(attributions, maps, scores, chosen, clean)

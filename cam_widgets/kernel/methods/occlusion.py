@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
 from cam_widgets.kernel.methods.base import Attribution, Method, Option, Run, scale_signed
 from cam_widgets.kernel.methods.batching import (
-    chunked_sum, copies_per_pass, flat_copies, forward_scores, tile_batch, with_explained)
+    chunked_sum, copies_per_pass, copy_range, flat_copies, forward_scores, tile_batch,
+    with_explained)
 from cam_widgets.kernel.methods.options import ChoiceOrValue, Size2D, pair
 
 
@@ -62,33 +63,33 @@ class Occlusion(Method):
             )
         rows, cols = (window_starts(height, window[0], stride[0]),
                       window_starts(width, window[1], stride[1]))
-        tops = tf.constant(np.repeat(rows, len(cols)))
-        lefts = tf.constant(np.tile(cols, len(rows)))
+        tops = ops.convert_to_tensor(np.repeat(rows, len(cols)), "int32")
+        lefts = ops.convert_to_tensor(np.tile(cols, len(rows)), "int32")
         fill = run.options["fill"]
-        fill = (tf.reduce_mean(images, axis=[1, 2], keepdims=True) if fill == "mean"
-                else tf.constant(float(fill)))
-        y = tf.range(height)[None, :, None]
-        x = tf.range(width)[None, None, :]
+        fill = (ops.mean(images, axis=(1, 2), keepdims=True) if fill == "mean"
+                else float(fill))
+        y = ops.arange(height, dtype="int32")[None, :, None]
+        x = ops.arange(width, dtype="int32")[None, None, :]
 
         def dropped_scores(first, count):
-            top = tf.gather(tops, tf.range(first, first + count))[:, None, None]
-            left = tf.gather(lefts, tf.range(first, first + count))[:, None, None]
-            covered = tf.cast((y >= top) & (y < top + window[0])
-                              & (x >= left) & (x < left + window[1]), tf.float32)
+            top = ops.take(tops, copy_range(first, count))[:, None, None]
+            left = ops.take(lefts, copy_range(first, count))[:, None, None]
+            covered = ops.cast((y >= top) & (y < top + window[0])
+                               & (x >= left) & (x < left + window[1]), "float32")
             mask = covered[:, None, :, :, None]  # (count, 1, H, W, 1)
             occluded = images[None] * (1.0 - mask) + fill * mask
             occluded_scores = forward_scores(
                 run, with_explained(run, flat_copies(occluded), count), tile_batch(chosen, count))
-            drops = scores[None] - tf.reshape(occluded_scores, (count, -1))  # (count, B)
-            return tf.einsum("pb,phw->bhw", drops, covered)
+            drops = scores[None] - ops.reshape(occluded_scores, (count, -1))  # (count, B)
+            return ops.einsum("pb,phw->bhw", drops, covered)
 
         n_windows = len(rows) * len(cols)
-        per_pass = copies_per_pass(run.options["chunk_size"], tf.shape(images)[0], n_windows)
-        total = chunked_sum(n_windows, per_pass, dropped_scores, tf.zeros_like(images[..., 0]))
+        per_pass = copies_per_pass(run.options["chunk_size"], ops.shape(images)[0], n_windows)
+        total = chunked_sum(n_windows, per_pass, dropped_scores, ops.zeros_like(images[..., 0]))
         covering = np.zeros((height, width), np.float32)
         for top in rows:
             for left in cols:
                 covering[top:top + window[0], left:left + window[1]] += 1
-        drop = total / tf.constant(covering)
-        raw = tf.broadcast_to(drop[..., None], tf.shape(images))
+        drop = total / ops.convert_to_tensor(covering)
+        raw = drop[..., None] + ops.zeros_like(images)
         return run.result(raw, scale_signed(drop), scores, chosen, clean)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import keras
-import tensorflow as tf
+from keras import ops
 
 from cam_widgets.kernel.graph import LayerCall
 from cam_widgets.kernel.methods.base import (
@@ -11,7 +11,7 @@ from cam_widgets.kernel.probe import Probe
 from cam_widgets.kernel.sublayers import all_calls
 from cam_widgets.kernel.tokens import TokenGrid, find_grid
 
-_FUSIONS = {"mean": tf.reduce_mean, "max": tf.reduce_max, "min": tf.reduce_min}
+_FUSIONS = {"mean": ops.mean, "max": ops.max, "min": ops.min}
 
 
 def attention_calls(model: keras.Model, input_index: int) -> tuple[list[LayerCall], TokenGrid]:
@@ -39,32 +39,32 @@ def attention_calls(model: keras.Model, input_index: int) -> tuple[list[LayerCal
     return [call for _, call in found], grids.pop()
 
 
-def discard_lowest(attention: tf.Tensor, ratio: float) -> tf.Tensor:
+def discard_lowest(attention, ratio: float):
     """Zero the lowest `ratio` of each image's (N, N) attention weights (ties at the
     cut-off go too)."""
     if ratio <= 0:
         return attention
-    flat = tf.reshape(attention, (tf.shape(attention)[0], -1))
+    flat = ops.reshape(attention, (-1, attention.shape[-2] * attention.shape[-1]))
     count = int(attention.shape[-1] * attention.shape[-2] * ratio)
     if count == 0:
         return attention
-    cutoff = tf.sort(flat, axis=-1)[:, count - 1][:, None, None]
-    return tf.where(attention > cutoff, attention, tf.zeros_like(attention))
+    cutoff = ops.sort(flat, axis=-1)[:, count - 1][:, None, None]
+    return ops.where(attention > cutoff, attention, ops.zeros_like(attention))
 
 
-def roll_out(attentions: list[tf.Tensor], head_fusion: str, discard_ratio: float) -> tf.Tensor:
+def roll_out(attentions: list, head_fusion: str, discard_ratio: float):
     """(B, N, N) rollout of per-layer attention scores (B, heads, N, N), first layer
     first: each layer's heads fused, the lowest weights discarded, the residual path
     added as an identity (A + I) / 2, rows renormalised, then the product
     A_L ... A_2 A_1 (Abnar & Zuidema 2020, eq. for attention rollout)."""
     joint = None
     for scores in attentions:
-        fused = _FUSIONS[head_fusion](tf.cast(scores, tf.float32), axis=1)
+        fused = _FUSIONS[head_fusion](ops.cast(scores, "float32"), axis=1)
         fused = discard_lowest(fused, discard_ratio)
-        identity = tf.eye(tf.shape(fused)[-1], batch_shape=[tf.shape(fused)[0]])
+        identity = ops.eye(fused.shape[-1], dtype="float32")[None]
         mixed = 0.5 * fused + 0.5 * identity
-        mixed = mixed / tf.reduce_sum(mixed, axis=-1, keepdims=True)
-        joint = mixed if joint is None else tf.matmul(mixed, joint)
+        mixed = mixed / ops.sum(mixed, axis=-1, keepdims=True)
+        joint = mixed if joint is None else ops.matmul(mixed, joint)
     return joint
 
 
@@ -121,7 +121,7 @@ class AttentionRollout(Method):
         if grid.prefix:
             flow = joint[:, 0, grid.prefix:]
         else:
-            flow = tf.reduce_mean(joint, axis=1)
-        raw = tf.reshape(flow, (-1, grid.height, grid.width))
-        maps = scale_min_max(upsample(raw, tf.shape(run.explained)[1:3]))
+            flow = ops.mean(joint, axis=1)
+        raw = ops.reshape(flow, (-1, grid.height, grid.width))
+        maps = scale_min_max(upsample(raw, run.image_size))
         return run.result(raw, maps, scores, chosen, out)

@@ -1,33 +1,33 @@
 """Score-CAM: channel weights from the class score of the input masked by each channel."""
 from __future__ import annotations
 
-import tensorflow as tf
+from keras import ops
 
-from cam_widgets.kernel.methods.base import (
-    Attribution, Method, Option, Run, scale_min_max, upsample)
+from cam_widgets.kernel.methods.base import Attribution, Method, Option, Run, divide_no_nan
 from cam_widgets.kernel.methods.batching import (
-    chunked_sum, copies_per_pass, flat_copies, forward_scores, tile_batch, with_explained)
+    chunked_sum, copies_per_pass, copy_range, flat_copies, forward_scores, tile_batch,
+    with_explained)
 
 
-def top_variance_channels(activations: tf.Tensor, keep: int | None) -> tf.Tensor:
+def top_variance_channels(activations, keep: int | None):
     """(B, h, w, K) -> (B, h, w, N): each image's `keep` channels of largest spatial
     variance, in decreasing order (all K channels when `keep` is None or >= K)."""
     channels = activations.shape[-1]
     if keep is None or keep >= channels:
         return activations
-    variance = tf.math.reduce_variance(activations, axis=[1, 2])  # (B, K)
-    chosen = tf.math.top_k(variance, keep).indices
-    return tf.gather(activations, chosen, axis=3, batch_dims=1)
+    variance = ops.var(activations, axis=(1, 2))  # (B, K)
+    chosen = ops.top_k(variance, keep)[1]
+    return ops.take_along_axis(activations, chosen[:, None, None, :], axis=3)
 
 
-def unit_masks(activations: tf.Tensor, size: tf.Tensor) -> tf.Tensor:
+def unit_masks(activations, size: tuple):
     """(B, h, w, c) -> (c, B, H, W, 1): each channel upsampled to the input and stretched
     to [0, 1] per image and channel (a constant channel masks everything out)."""
-    upsampled = tf.image.resize(activations, size, method="bilinear")
-    low = tf.reduce_min(upsampled, axis=[1, 2], keepdims=True)
-    high = tf.reduce_max(upsampled, axis=[1, 2], keepdims=True)
-    masks = tf.math.divide_no_nan(upsampled - low, high - low)
-    return tf.transpose(masks, [3, 0, 1, 2])[..., None]
+    upsampled = ops.image.resize(activations, size, interpolation="bilinear")
+    low = ops.min(upsampled, axis=(1, 2), keepdims=True)
+    high = ops.max(upsampled, axis=(1, 2), keepdims=True)
+    masks = divide_no_nan(upsampled - low, high - low)
+    return ops.transpose(masks, (3, 0, 1, 2))[..., None]
 
 
 class ScoreCAM(Method):
@@ -63,28 +63,24 @@ class ScoreCAM(Method):
         out = run.probe(run.inputs, run.replacements)
         scores, chosen = run.score(out)
         images = run.explained
-        size = tf.shape(images)[1:3]
-        baseline = forward_scores(run, with_explained(run, tf.zeros_like(images), 1),
+        baseline = forward_scores(run, with_explained(run, ops.zeros_like(images), 1),
                                   chosen, softmax)
-        raw = [self._cam(run, acts, images, size, chosen, baseline, softmax)
-               for acts in out.activations]
-        maps = [scale_min_max(upsample(tf.nn.relu(cam), size)) for cam in raw]
-        result = run.result(raw, tf.stack(maps, axis=1), scores, chosen, out)
-        result["activations"] = out.activations
-        return result
+        cams = [self._cam(run, acts, images, chosen, baseline, softmax)
+                for acts in out.activations]
+        return run.layer_result(cams, scores, chosen, out)
 
-    def _cam(self, run, activations, images, size, chosen, baseline, softmax) -> tf.Tensor:
+    def _cam(self, run, activations, images, chosen, baseline, softmax):
         kept = top_variance_channels(activations, run.options["max_channels"])
         n_channels = kept.shape[-1]
-        per_pass = copies_per_pass(run.options["chunk_size"], tf.shape(images)[0], n_channels)
+        per_pass = copies_per_pass(run.options["chunk_size"], ops.shape(images)[0], n_channels)
 
         def weighted_channels(start, count):
-            part = kept[..., start:start + count]  # (B, h, w, count)
-            masked = images[None] * unit_masks(part, size)  # (count, B, H, W, C)
+            part = ops.take(kept, copy_range(start, count), axis=3)  # (B, h, w, count)
+            masked = images[None] * unit_masks(part, run.image_size)  # (count, B, H, W, C)
             masked_scores = forward_scores(run, with_explained(run, flat_copies(masked), count),
                                            tile_batch(chosen, count), softmax)
-            weights = tf.reshape(masked_scores, (count, -1)) - baseline[None]  # (count, B)
-            return tf.einsum("cb,bhwc->bhw", weights, part)
+            weights = ops.reshape(masked_scores, (count, -1)) - baseline[None]  # (count, B)
+            return ops.einsum("cb,bhwc->bhw", weights, part)
 
         return chunked_sum(n_channels, per_pass, weighted_channels,
-                           tf.zeros_like(activations[..., 0]))
+                           ops.zeros_like(activations[..., 0]))

@@ -1,0 +1,126 @@
+"""The controls of one viewer: the table's controls bound to the viewer's traits by name,
+the layer menu (main layers, or every spatial layer), the method's option controls, and
+which controls apply to the current settings."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import ipywidgets as widgets
+
+from cam_widgets.viewer import controls
+from cam_widgets.viewer.controls import ignore, quiet
+from cam_widgets.viewer.method_options import MethodOptions
+from cam_widgets.viewer.model_facts import ModelFacts
+from cam_widgets.viewer.words import Words, layer_size
+
+
+class ControlPanel:
+    """Builds, fills and binds the controls of `viewer` (a `CamViewer`: its traits are
+    the settings); `refresh()` makes them show and enable what the settings allow."""
+
+    def __init__(self, viewer: Any, kernel: Any, facts: ModelFacts, words: Words) -> None:
+        self.viewer, self.facts, self.words = viewer, facts, words
+        self._get_method = kernel.get_method
+        self.controls = controls.build()
+        self.follow = widgets.Checkbox(viewer.target is None, indent=False,
+                                       description="new image: explain its top class")
+        self.method_options = MethodOptions(viewer, kernel.get_method)
+        self.depth_label = widgets.HTML()
+        self.layers = facts.main_layers  # what the layer menu lists now
+        self.all_layers_box = widgets.Checkbox(
+            False, indent=False, description="show all layers",
+            layout=widgets.Layout(display=None if len(facts.all_layers) > len(self.layers)
+                                  else "none"))
+        self.all_layers_box.observe(self._layer_menu, names="value")
+        self._fill(list(kernel.method_names()))
+        self.bindings = controls.bind(self.controls, viewer, {
+            "layer": (lambda p: ignore() if p is None else p,
+                      lambda p: p if p in self.paths() else None),
+            "depth": (lambda i: self.paths()[i] if self.paths() else ignore(),
+                      lambda p: self.paths().index(p) if p in self.paths() else ignore()),
+            "target": (self._class_of, words.class_text),
+        })
+
+    def box(self, top_classes: widgets.Widget, drawing: widgets.Widget) -> widgets.Box:
+        """The two control groups; the top-5 buttons and the region drawing go below the
+        class picker."""
+        return controls.groups(self.controls, {
+            "guided": [self.method_options.box],
+            "depth": [self.depth_label, self.all_layers_box],
+            "target": [top_classes, self.follow, drawing]})
+
+    def _class_of(self, text: str) -> Any:
+        index = self.words.parse_class(text)
+        return ignore() if index is None else index
+
+    # ------------------------------------------------------------------ menus
+    def _fill(self, methods: list[str]) -> None:
+        c, v = self.controls, self.viewer
+        c["method"].options = methods
+        c["input"].options = [(f"{i}: {name} {shape[1:]}", i)
+                              for i, (name, shape, _) in enumerate(self.facts.inputs)]
+        c["input"].layout.display = None if len(self.facts.inputs) > 1 else "none"
+        self._fill_layers()
+        c["image"].layout.display = "none"
+        self.fill_classes()
+        for name, setting in (("method", "method"), ("opacity", "opacity"),
+                              ("colormap", "colormap"), ("scale", "scale"),
+                              ("guided", "guided"), ("input", "input_index")):
+            c[name].value = getattr(v, setting)
+
+    def _fill_layers(self) -> None:
+        c = self.controls
+        c["layer"].options = [(f"{i.path} · {layer_size(i)}", i.path) for i in self.layers]
+        c["depth"].max = max(len(self.layers) - 1, 0)
+
+    def fill_classes(self) -> None:
+        """The class picker's entries (again, once the class count is known)."""
+        self.controls["target"].options = self.words.class_entries()
+
+    def images(self, count: int) -> None:
+        """An image slider for `count` images (hidden for one)."""
+        slider = self.controls["image"]
+        slider.max = max(count - 1, 0)
+        slider.layout.display = None if count > 1 else "none"
+
+    def paths(self) -> list[str]:
+        """The layer menu's paths, in order (what the depth slider scrubs)."""
+        return [i.path for i in self.layers]
+
+    def _layer_menu(self, change: dict[str, Any]) -> None:
+        """The "show all layers" switch: the menu lists every spatial layer, or the
+        main ones (`kernel.layer_choice`)."""
+        self.layers = self.facts.all_layers if change["new"] else self.facts.main_layers
+        with quiet(self.bindings["layer"], self.bindings["depth"]):
+            self._fill_layers()
+        self.refresh()
+
+    # ------------------------------------------------------------------ state
+    def refresh(self) -> None:
+        """Show the settings and enable the controls that apply to them."""
+        c, v = self.controls, self.viewer
+        if isinstance(v.layer, str) and v.layer not in self.paths() \
+                and not self.all_layers_box.value \
+                and v.layer in [i.path for i in self.facts.all_layers]:
+            self.all_layers_box.value = True  # a layer off the main menu: list them all
+        method = self._get_method(v.method)
+        c["guided"].disabled = bool(method.forces_guided)
+        if method.forces_guided and not c["guided"].value:
+            self.bindings["guided"].show(True)
+        c["layer"].disabled = c["depth"].disabled = not method.uses_layer or not self.layers
+        c["target"].disabled = callable(v.target) or self.facts.n_classes is None
+        self.follow.disabled = callable(v.target)
+        for binding in self.bindings.values():
+            binding.show(getattr(v, binding.setting))
+        self.method_options.show()
+        paths = self.paths()
+        if v.layer in paths:
+            at = paths.index(v.layer)
+            self.depth_label.value = (
+                f"<small>depth {at + 1} of {len(paths)}: {html.escape(str(v.layer))} · "
+                f"{layer_size(self.layers[at])}</small>")
+
+
+__all__ = ["ControlPanel"]
