@@ -8,7 +8,7 @@ PORT ?= 8888
 BENCH_ARGS ?=  # e.g. --quick for a smoke run of every script
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: test test-fast demo bench chromium dist docs
+.PHONY: test test-fast test-jax test-torch demo bench chromium dist docs
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,8 +22,17 @@ chromium:
 	  echo "installing Debian chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# The whole suite on TensorFlow, then the backend suite on JAX and on torch: Keras fixes
+# its backend at import, so each backend runs in its own pytest process.
 test: $(STAMP) chromium
 	$(BIN)/python -m pytest -q --nbval-lax tests notebooks
+	$(MAKE) --no-print-directory test-jax test-torch
+
+test-jax: $(STAMP)
+	KERAS_BACKEND=jax $(BIN)/python -m pytest -q tests/backends
+
+test-torch: $(STAMP)
+	KERAS_BACKEND=torch $(BIN)/python -m pytest -q tests/backends
 
 # Everything but the real-browser tests and notebooks: the quick loop while coding.
 test-fast: $(STAMP)

@@ -24,6 +24,8 @@ class _Graph:
     again: bool
 
     def gradients(self, which: Sequence[int]) -> list:
+        if not self.total.requires_grad:  # a score made from no primal (a constant)
+            return [None] * len(which)
         return list(torch.autograd.grad(
             self.total, [self.primals[i] for i in which],
             retain_graph=self.again, allow_unused=True))
