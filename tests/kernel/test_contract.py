@@ -12,10 +12,9 @@ import tensorflow as tf
 from cam_widgets import explain, list_layers
 from cam_widgets.kernel.explain import compiled_functions
 from cam_widgets.kernel.methods import get_method, method_names
-from tests.conftest import fingerprint
+from tests.helpers import fingerprint
 from tests.kernel.conftest import HUB, MORE_ZOO, hub_model, zoo_model
-from tests.kernel.helpers import RAMP, scale_gap_dense
-from tests.kernel.test_seed_scenarios import siamese, small_cnn
+from tests.kernel.helpers import RAMP, scale_gap_dense, siamese, small_cnn
 from tests.kernel.vit_models import TinyViT, images as vit_images
 
 # Small settings for the perturbation methods, so the table stays cheap on the zoo.
