@@ -98,6 +98,7 @@ def check_zoo_contract(model, method):
 _HEAVY = ("convnexttiny", "nasnetmobile", "inceptionresnetv2")
 
 
+@pytest.mark.slow
 @pytest.mark.zoo
 @pytest.mark.parametrize("name, method", [
     (name, method) for name in MORE_ZOO for method in ("gradcam", "saliency")
@@ -112,6 +113,7 @@ def test_every_application_family(name, method):
         check_default_layer_before_collapse(model, res)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["gradcam", "saliency"])
 @pytest.mark.parametrize("name", HUB)
 def test_keras_hub_models(name, method):
@@ -128,12 +130,14 @@ def test_keras_hub_models(name, method):
         check_default_layer_before_collapse(model, res)
 
 
+@pytest.mark.slow
 @pytest.mark.zoo
 @pytest.mark.parametrize("method", [m for m in method_names() if m not in PERTURBATION])
 def test_zoo_contract(zoo, method):
     check_zoo_contract(zoo, method)
 
 
+@pytest.mark.slow
 @pytest.mark.zoo
 @pytest.mark.parametrize("method", [m for m in method_names() if m in PERTURBATION])
 @pytest.mark.parametrize("name", PERTURBATION_ZOO)

@@ -58,6 +58,7 @@ CASES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.zoo
 @pytest.mark.parametrize("name", list(CASES))
 def test_guided_backprop_equals_guided_twin(name):

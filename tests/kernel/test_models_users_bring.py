@@ -31,6 +31,7 @@ def spatial_after(model, path):
 
 
 # default layer before the spatial collapse ---------------------------------------------
+@pytest.mark.slow
 @pytest.mark.zoo
 @pytest.mark.parametrize("name", ["mobilenet", "mobilenetv3small"])
 def test_default_layer_is_before_keepdims_pooling(name):
