@@ -155,8 +155,13 @@ SEED_MODELS = {
 }
 
 
+# Tracing a transformer for each of the methods costs more than the rest of the quick
+# loop's contract rows together: the ViT rows are slow (test_tokens.py runs every CAM
+# method on token layers in the quick loop).
 @pytest.mark.parametrize("method", method_names())
-@pytest.mark.parametrize("name", list(SEED_MODELS))
+@pytest.mark.parametrize("name", [
+    pytest.param(name, marks=pytest.mark.slow) if name.startswith("vit") else name
+    for name in SEED_MODELS])
 def test_seed_model_contract(name, method):
     model, images, kwargs = SEED_MODELS[name]()
     check_contract(model, images, method, **kwargs)
