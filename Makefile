@@ -26,9 +26,11 @@ test: $(STAMP) chromium
 	$(BIN)/python -m pytest -q --nbval-lax tests notebooks
 
 # The quick loop while coding (under 2 minutes on 2 cores): every test but those marked
-# slow (the zoo, keras-hub, Ray, wheel, demo-server and browser tests) and the notebooks.
+# slow (the zoo, keras-hub, Ray, wheel, demo-server and browser tests, fresh interpreters)
+# and the notebooks, in FAST_WORKERS processes, each test file in one of them.
+FAST_WORKERS ?= 2
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow" tests
+	$(BIN)/python -m pytest -q -m "not slow" -n $(FAST_WORKERS) --dist loadfile tests
 
 # JupyterLab on 127.0.0.1 with a fresh token; prints the URL with the token and the SSH
 # tunnel to reach it from another machine.

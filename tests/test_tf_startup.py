@@ -51,6 +51,7 @@ def _stderr_of(*codes: str) -> list[list[str]]:
     return lines
 
 
+@pytest.mark.slow  # two fresh interpreters import TensorFlow
 def test_importing_cam_widgets_prints_nothing_where_tensorflow_prints_its_notices():
     plain, ours = _stderr_of("import tensorflow",
                              "import cam_widgets.kernel, cam_widgets.metrics, keras")

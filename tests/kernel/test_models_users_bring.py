@@ -101,6 +101,7 @@ def mixed_precision():
         keras.mixed_precision.set_global_policy(previous)
 
 
+@pytest.mark.slow  # every method traced twice (float16 and float32)
 def test_every_method_works_under_mixed_precision(mixed_precision):
     model = small_cnn()  # float16 compute, a float16 Dense softmax head
     assert model.get_layer("predictions").compute_dtype == "float16"
