@@ -44,10 +44,16 @@ def _stderr_of(*codes: str) -> list[list[str]]:
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             for code in codes]
     lines = []
-    for run in runs:
-        _, stderr = run.communicate(timeout=300)
-        assert run.returncode == 0, stderr[-2000:]
-        lines.append(stderr.splitlines())
+    try:
+        for run in runs:
+            _, stderr = run.communicate(timeout=300)
+            assert run.returncode == 0, stderr[-2000:]
+            lines.append(stderr.splitlines())
+    finally:
+        for run in runs:
+            if run.poll() is None:
+                run.kill()
+                run.wait()
     return lines
 
 
