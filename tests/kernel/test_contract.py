@@ -13,7 +13,7 @@ from cam_widgets import explain, list_layers
 from cam_widgets.kernel.explain import compiled_functions
 from cam_widgets.kernel.methods import get_method, method_names
 from tests.helpers import fingerprint
-from tests.kernel.conftest import HUB, MORE_ZOO, hub_model, zoo_model
+from tests.kernel.zoo import HUB, MORE_ZOO, hub_model, zoo_model
 from tests.kernel.helpers import RAMP, scale_gap_dense, siamese, small_cnn
 from tests.kernel.vit_models import TinyViT, images as vit_images
 

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from cam_widgets import explain
 from tests.helpers import fingerprint
-from tests.kernel.conftest import zoo_model
+from tests.kernel.zoo import zoo_model
 from tests.kernel.helpers import small_cnn, split_relu
 
 

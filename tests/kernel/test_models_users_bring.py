@@ -16,7 +16,7 @@ from cam_widgets import explain, explain_dataset, list_layers
 from cam_widgets.kernel.explain import compiled_functions
 from cam_widgets.kernel.methods import get_method, method_names
 from tests.kernel import reference as ref
-from tests.kernel.conftest import zoo_model
+from tests.kernel.zoo import zoo_model
 from tests.kernel.helpers import small_cnn
 
 RNG = np.random.default_rng(110)
