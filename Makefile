@@ -27,8 +27,8 @@ test: $(STAMP) chromium
 
 # The quick loop while coding: every test but those marked slow (the zoo, keras-hub, Ray,
 # wheel, demo-server and browser tests, fresh interpreters) and the notebooks, in
-# FAST_WORKERS processes, each test file in one of them (~215 CPU-seconds: under 2 minutes
-# on 2 idle cores).
+# FAST_WORKERS processes, each test file in one of them (about 2 minutes on 2 idle cores:
+# 185-255 CPU-seconds in all, measured 2026-12-04).
 FAST_WORKERS ?= 2
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow" -n $(FAST_WORKERS) --dist loadfile tests
