@@ -9,7 +9,7 @@ from cam_widgets import explain
 from cam_widgets.datasets import make_shapes, shapes_model
 from cam_widgets.metrics import (
     deletion_insertion, energy_in_box, pointing_game, randomisation_check, rank_correlation)
-from tests.conftest import fingerprint
+from tests.helpers import fingerprint, mean_model
 
 BOX = np.array([[1, 1, 3, 3]])  # rows 1-2, cols 1-2 of a 4x4 map
 
@@ -33,15 +33,6 @@ def test_energy_in_box():
     assert energy_in_box(np.zeros((1, 4, 4)), BOX)[0] == 0.0
     with pytest.raises(ValueError, match=r"maps \(B, H, W\) and boxes \(B, 4\)"):
         energy_in_box(np.ones((4, 4)), BOX)
-
-
-def mean_model():
-    """score = mean of the 16 pixels (one 'class')."""
-    inputs = keras.Input((4, 4, 1))
-    dense = keras.layers.Dense(1, use_bias=False)
-    model = keras.Model(inputs, dense(keras.layers.Flatten()(inputs)))
-    dense.set_weights([np.full((16, 1), 1 / 16, np.float32)])
-    return model
 
 
 def test_uniform_map_on_uniform_image_gives_equal_aucs():

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tomllib
@@ -24,6 +25,14 @@ def test_licence_file_and_metadata_agree():
     assert "Apache License" in text.splitlines()[1] and "Version 2.0, January 2004" in text
     # PEP 639: an SPDX `license` replaces the licence classifiers; both would be refused.
     assert not [c for c in PROJECT["classifiers"] if c.startswith("License ::")]
+
+
+def test_python_classifiers_start_at_requires_python_and_include_the_one_running():
+    floor = re.fullmatch(r">=3\.(\d+)", PROJECT["requires-python"]).group(1)
+    minors = sorted(int(c.rsplit(".", 1)[1]) for c in PROJECT["classifiers"]
+                    if re.fullmatch(r"Programming Language :: Python :: 3\.\d+", c))
+    assert minors == list(range(int(floor), minors[-1] + 1))  # from the floor, no gaps
+    assert sys.version_info.minor in minors, "CI runs a Python the classifiers do not list"
 
 
 def test_version_is_the_installed_distributions():

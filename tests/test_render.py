@@ -103,9 +103,13 @@ def test_colorize_clips_and_rejects_unknown():
         render.colorize(np.zeros((2, 2)), "nope")
 
 
-def test_every_offered_colormap_exists():
+def test_every_offered_colormap_exists_and_is_matplotlibs_at_both_ends():
+    ends = np.array([[0.0, 1.0]], np.float32)
     for name in render.COLORMAPS:
-        render.colorize(np.zeros((1, 1)), name)
+        rgba = render.colorize(ends, name)
+        np.testing.assert_array_equal(rgba, matplotlib.colormaps[name](ends, bytes=True),
+                                      err_msg=name)
+        assert (rgba[0, 0, :3] != rgba[0, 1, :3]).any(), f"{name}: low and high look alike"
 
 
 # ------------------------------------------------------------------ compositing

@@ -9,7 +9,7 @@ from cam_widgets import explain
 from cam_widgets.datasets import make_shapes, shapes_model
 from cam_widgets.imputation import impute
 from cam_widgets.metrics import road
-from tests.test_metrics import mean_model
+from tests.helpers import mean_model
 
 
 def test_one_removed_pixel_is_the_weighted_mean_of_its_neighbours():

@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.slow  # builds a wheel and a fresh venv
+
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_IN_WHEEL = "cam_widgets/data/shapes_model.keras"
 

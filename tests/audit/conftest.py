@@ -1,11 +1,11 @@
 """Shared data for the audit tests: the shipped shapes model and a few held-out images."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from PIL import Image
 
 from cam_widgets.datasets import make_shapes, shapes_model
+from tests.audit.helpers import as_uint8_images
 
 
 @pytest.fixture(scope="session")
@@ -22,11 +22,6 @@ def held_out():
 def png_folder(tmp_path_factory, held_out):
     """The held-out images as 8-bit PNG files img_00.png ... img_19.png."""
     folder = tmp_path_factory.mktemp("pngs")
-    for i, image in enumerate(held_out.images):
-        Image.fromarray(np.rint(image * 255).astype(np.uint8)).save(folder / f"img_{i:02d}.png")
+    for i, image in enumerate(as_uint8_images(held_out)):
+        Image.fromarray(image).save(folder / f"img_{i:02d}.png")
     return folder
-
-
-def as_uint8_images(held_out) -> np.ndarray:
-    """The held-out images rounded to 8 bits, as the PNG files hold them."""
-    return np.rint(held_out.images * 255).astype(np.uint8)

@@ -14,7 +14,7 @@ from cam_widgets import explain, explain_to_parquet, read_results
 from cam_widgets.audit import maps_of
 from cam_widgets.metrics import energy_in_box, pointing_game
 from cam_widgets.render import resize
-from tests.audit.conftest import as_uint8_images
+from tests.audit.helpers import as_uint8_images
 
 
 def scale(x):

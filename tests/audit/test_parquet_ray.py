@@ -19,6 +19,8 @@ ray = pytest.importorskip("ray", reason="Ray is in the test extra: pip install -
 from cam_widgets import explain_to_parquet, read_results  # noqa: E402
 from cam_widgets.audit import maps_of  # noqa: E402
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def local_ray():

@@ -13,7 +13,7 @@ from harness import (CANVAS, ConsoleLog, Server, Shots, canvas_pixels, kernel_ar
                      kernel_exec, open_notebook, output_of, run_all_cells, stage_notebook,
                      wait_for_canvases, wait_for_pixels)
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 NOTEBOOK = Path(__file__).parent / "notebooks" / "cam_gallery.ipynb"
 

@@ -13,7 +13,7 @@ from harness import (CANVAS, ConsoleLog, Server, Shots, click_toggle, kernel_arr
                      select_dropdown, set_slider, slider, slider_value, stage_notebook,
                      wait_for_canvases, wait_for_pixels)
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 H, W = 48, 64
 

@@ -15,7 +15,7 @@ from harness import (ConsoleLog, Server, Shots, kernel_array, kernel_exec, open_
                      output_of, run_all_cells, stage_notebook, wait_for_canvases,
                      wait_for_pixels)
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 NOTEBOOK = Path(__file__).parent / "notebooks" / "cam_segmentation.ipynb"
 

@@ -19,7 +19,7 @@ from harness import (ConsoleLog, Scope, Server, Shots, dropdown, kernel_array, k
                      run_all_cells, select_dropdown, set_slider, slider, slider_value,
                      stage_notebook, wait_for_canvases, wait_for_pixels)
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 NOTEBOOK = Path(__file__).parent / "notebooks" / "cam_viewer.ipynb"
 SEED = 3  # as in the notebook

@@ -25,7 +25,7 @@ from harness import (ConsoleLog, Server, Shots, api, kernel_array, kernel_exec, 
 from PIL import Image
 from playwright.sync_api import Page
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 NOTEBOOK = Path(__file__).parent / "notebooks" / "cam_viewer.ipynb"
 README_PICTURE = Path(__file__).parents[2] / "docs" / "images" / "viewer.png"

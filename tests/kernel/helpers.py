@@ -1,4 +1,5 @@
-"""Tiny models whose attributions can be worked out by hand."""
+"""Small models shared by the kernel tests: hand-set ones whose attributions are worked out
+by hand, and random-weight ones checked against `reference.py`."""
 from __future__ import annotations
 
 import keras
@@ -6,6 +7,38 @@ import numpy as np
 
 # A 3x3 one-channel image with values 0..8.
 RAMP = np.arange(9, dtype=np.float32).reshape(1, 3, 3, 1)
+
+
+def small_cnn(classes: int = 10, activation: str | None = "softmax") -> keras.Model:
+    """28x28x1 -> conv1 (8) -> pool -> conv2 (16) -> GAP -> Dense `predictions`."""
+    inputs = keras.Input((28, 28, 1))
+    x = keras.layers.Conv2D(8, 3, activation="relu", name="conv1")(inputs)
+    x = keras.layers.MaxPooling2D(name="pool")(x)
+    x = keras.layers.Conv2D(16, 3, activation="relu", name="conv2")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    outputs = keras.layers.Dense(classes, activation=activation, name="predictions")(x)
+    return keras.Model(inputs, outputs, name="mnist_cnn")
+
+
+def siamese(seed: int = 0) -> keras.Model:
+    """Two 16x16x3 inputs through one shared encoder (conv, batch norm with non-trivial
+    statistics, ReLU), concatenated, mixed and pooled into one sigmoid similarity."""
+    rng = np.random.default_rng(seed)
+    encoder = keras.Sequential([
+        keras.Input((16, 16, 3)),
+        keras.layers.Conv2D(6, 3, padding="same", name="conv"),
+        keras.layers.BatchNormalization(name="bn"),
+        keras.layers.ReLU(name="relu"),
+    ], name="encoder")
+    left, right = keras.Input((16, 16, 3), name="left"), keras.Input((16, 16, 3), name="right")
+    joined = keras.layers.Concatenate(name="join")([encoder(left), encoder(right)])
+    x = keras.layers.Conv2D(4, 3, activation="relu", name="mix")(joined)
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    similarity = keras.layers.Dense(1, activation="sigmoid", name="similarity")(x)
+    model = keras.Model([left, right], similarity, name="siamese")
+    bn = encoder.get_layer("bn")  # non-trivial statistics so BN is not the identity
+    bn.set_weights([w + rng.random(w.shape).astype(np.float32) for w in bn.get_weights()])
+    return model
 
 
 def scale_gap_dense(activation: str | None = None) -> keras.Model:

@@ -12,10 +12,9 @@ import tensorflow as tf
 from cam_widgets import explain, list_layers
 from cam_widgets.kernel.explain import compiled_functions
 from cam_widgets.kernel.methods import get_method, method_names
-from tests.conftest import fingerprint
-from tests.kernel.conftest import HUB, MORE_ZOO, hub_model, zoo_model
-from tests.kernel.helpers import RAMP, scale_gap_dense
-from tests.kernel.test_seed_scenarios import siamese, small_cnn
+from tests.helpers import fingerprint
+from tests.kernel.zoo import HUB, MORE_ZOO, hub_model, zoo_model
+from tests.kernel.helpers import RAMP, scale_gap_dense, siamese, small_cnn
 from tests.kernel.vit_models import TinyViT, images as vit_images
 
 # Small settings for the perturbation methods, so the table stays cheap on the zoo.
@@ -99,6 +98,7 @@ def check_zoo_contract(model, method):
 _HEAVY = ("convnexttiny", "nasnetmobile", "inceptionresnetv2")
 
 
+@pytest.mark.slow
 @pytest.mark.zoo
 @pytest.mark.parametrize("name, method", [
     (name, method) for name in MORE_ZOO for method in ("gradcam", "saliency")
@@ -113,6 +113,7 @@ def test_every_application_family(name, method):
         check_default_layer_before_collapse(model, res)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["gradcam", "saliency"])
 @pytest.mark.parametrize("name", HUB)
 def test_keras_hub_models(name, method):
@@ -129,12 +130,14 @@ def test_keras_hub_models(name, method):
         check_default_layer_before_collapse(model, res)
 
 
+@pytest.mark.slow
 @pytest.mark.zoo
 @pytest.mark.parametrize("method", [m for m in method_names() if m not in PERTURBATION])
 def test_zoo_contract(zoo, method):
     check_zoo_contract(zoo, method)
 
 
+@pytest.mark.slow
 @pytest.mark.zoo
 @pytest.mark.parametrize("method", [m for m in method_names() if m in PERTURBATION])
 @pytest.mark.parametrize("name", PERTURBATION_ZOO)
@@ -152,8 +155,13 @@ SEED_MODELS = {
 }
 
 
+# Tracing a transformer for each of the methods costs more than the rest of the quick
+# loop's contract rows together: the ViT rows are slow (test_tokens.py runs every CAM
+# method on token layers in the quick loop).
 @pytest.mark.parametrize("method", method_names())
-@pytest.mark.parametrize("name", list(SEED_MODELS))
+@pytest.mark.parametrize("name", [
+    pytest.param(name, marks=pytest.mark.slow) if name.startswith("vit") else name
+    for name in SEED_MODELS])
 def test_seed_model_contract(name, method):
     model, images, kwargs = SEED_MODELS[name]()
     check_contract(model, images, method, **kwargs)

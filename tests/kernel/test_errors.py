@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from cam_widgets import explain, list_layers
-from tests.kernel.test_seed_scenarios import siamese, small_cnn
+from tests.kernel.helpers import siamese, small_cnn
 
 GOOD = np.zeros((2, 28, 28, 1), np.float32)
 NAN = GOOD.copy()

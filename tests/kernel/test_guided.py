@@ -7,8 +7,9 @@ import pytest
 import tensorflow as tf
 
 from cam_widgets import explain
-from tests.conftest import fingerprint
-from tests.kernel.conftest import zoo_model
+from tests.helpers import fingerprint
+from tests.kernel.zoo import zoo_model
+from tests.kernel.helpers import small_cnn, split_relu
 
 
 def guided_relu(max_value: float | None = None):
@@ -57,6 +58,7 @@ CASES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.zoo
 @pytest.mark.parametrize("name", list(CASES))
 def test_guided_backprop_equals_guided_twin(name):
@@ -130,15 +132,11 @@ def test_coverage_names_what_stayed_vanilla_and_warns():
 
 
 def test_no_warning_when_every_relu_is_guided(recwarn):
-    from tests.kernel.helpers import split_relu
-
     explain(split_relu(), np.ones((1, 2, 2, 1), np.float32), method="guided_backprop")
     assert not [w for w in recwarn if issubclass(w.category, UserWarning)]
 
 
 def test_guided_follows_weight_changes():
-    from tests.kernel.helpers import split_relu
-
     model = split_relu()
     image = np.array([[1.0, -1.0], [2.0, -3.0]], np.float32).reshape(1, 2, 2, 1)
     first = explain(model, image, method="guided_backprop", target=0)
@@ -151,8 +149,6 @@ def test_guided_follows_weight_changes():
 
 
 def test_guided_gradcam_is_guided_backprop_times_gradcam():
-    from tests.kernel.test_seed_scenarios import small_cnn
-
     model = small_cnn()
     images = np.random.default_rng(2).random((2, 28, 28, 1), np.float32)
     cam = explain(model, images, method="gradcam", layer="conv2", target=3)
@@ -164,8 +160,6 @@ def test_guided_gradcam_is_guided_backprop_times_gradcam():
 
 
 def test_guided_gradcam_from_cached_activations_equals_full():
-    from tests.kernel.test_seed_scenarios import small_cnn
-
     model = small_cnn()
     images = np.random.default_rng(3).random((2, 28, 28, 1), np.float32)
     first = explain(model, images, method="gradcam", layer="conv2", target=1)

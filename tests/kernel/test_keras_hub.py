@@ -10,8 +10,10 @@ import pytest
 import tensorflow as tf
 
 from cam_widgets import SegmentationTarget, explain, list_layers
-from tests.conftest import fingerprint
+from tests.helpers import fingerprint
 from tests.kernel import reference
+
+pytestmark = pytest.mark.slow
 
 X = np.random.default_rng(4).uniform(size=(2, 32, 32, 3)).astype(np.float32)
 _BUILT: dict[str, keras.Model] = {}

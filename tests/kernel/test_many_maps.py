@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from cam_widgets import explain
-from tests.kernel.test_seed_scenarios import siamese, small_cnn
+from tests.kernel.helpers import siamese, small_cnn
 
 IMAGES = np.random.default_rng(11).random((3, 28, 28, 1), np.float32)
 

@@ -10,7 +10,7 @@ import pytest
 
 from cam_widgets import explain
 from cam_widgets.kernel.methods import get_method
-from tests.conftest import fingerprint
+from tests.helpers import fingerprint
 from tests.kernel.helpers import RAMP, scale_gap_dense
 from tests.kernel.vit_models import ClassToken
 

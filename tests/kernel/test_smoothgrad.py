@@ -6,7 +6,7 @@ import numpy as np
 
 from cam_widgets import explain
 from tests.kernel import reference as ref
-from tests.kernel.test_seed_scenarios import small_cnn
+from tests.kernel.helpers import small_cnn
 
 
 def reference_smoothgrad(model, images, classes, n_samples, noise_level, seed):

@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from cam_widgets import explain, list_layers
 from cam_widgets.kernel.sublayers import intercept
-from tests.conftest import fingerprint
+from tests.helpers import fingerprint
 from tests.kernel import reference
 
 

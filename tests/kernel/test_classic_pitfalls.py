@@ -1,4 +1,6 @@
-"""The six problems users hit, each against an independent computation."""
+"""The classic Grad-CAM pitfalls users hit (argmax in the tape, layers of a rebuilt or
+nested backbone, a siamese pair, saturated softmax, tf.data batches), each against an
+independent computation."""
 from __future__ import annotations
 
 import keras
@@ -9,21 +11,12 @@ import tensorflow as tf
 from cam_widgets import explain, explain_dataset
 from cam_widgets.kernel.explain import compiled_functions
 from tests.kernel import reference as ref
+from tests.kernel.helpers import siamese, small_cnn
 
 RNG = np.random.default_rng(0)
 
 
 # 1. tf.argmax inside the tape --------------------------------------------------------
-def small_cnn(classes: int = 10, activation: str = "softmax") -> keras.Model:
-    inputs = keras.Input((28, 28, 1))
-    x = keras.layers.Conv2D(8, 3, activation="relu", name="conv1")(inputs)
-    x = keras.layers.MaxPooling2D(name="pool")(x)
-    x = keras.layers.Conv2D(16, 3, activation="relu", name="conv2")(x)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    outputs = keras.layers.Dense(classes, activation=activation, name="predictions")(x)
-    return keras.Model(inputs, outputs, name="mnist_cnn")
-
-
 def test_argmax_in_the_tape_gives_none_and_explain_picks_the_class_outside():
     model = small_cnn()
     images = RNG.random((4, 28, 28, 1), np.float32)
@@ -92,24 +85,6 @@ def test_nested_vgg_by_path(vgg16):
 
 
 # 4. a siamese pair through a shared encoder --------------------------------------------
-def siamese() -> keras.Model:
-    encoder = keras.Sequential([
-        keras.Input((16, 16, 3)),
-        keras.layers.Conv2D(6, 3, padding="same", name="conv"),
-        keras.layers.BatchNormalization(name="bn"),
-        keras.layers.ReLU(name="relu"),
-    ], name="encoder")
-    left, right = keras.Input((16, 16, 3), name="left"), keras.Input((16, 16, 3), name="right")
-    joined = keras.layers.Concatenate(name="join")([encoder(left), encoder(right)])
-    x = keras.layers.Conv2D(4, 3, activation="relu", name="mix")(joined)
-    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
-    similarity = keras.layers.Dense(1, activation="sigmoid", name="similarity")(x)
-    model = keras.Model([left, right], similarity, name="siamese")
-    bn = encoder.get_layer("bn")  # non-trivial statistics so BN is not the identity
-    bn.set_weights([w + RNG.random(w.shape).astype(np.float32) for w in bn.get_weights()])
-    return model
-
-
 def test_siamese_explains_each_input_through_its_branch():
     model = siamese()
     pair = [RNG.random((2, 16, 16, 3), np.float32) for _ in range(2)]

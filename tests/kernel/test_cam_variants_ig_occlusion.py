@@ -10,8 +10,7 @@ import tensorflow as tf
 
 from cam_widgets import explain
 from tests.kernel import reference as ref
-from tests.kernel.helpers import RAMP, scale_gap_dense
-from tests.kernel.test_seed_scenarios import small_cnn
+from tests.kernel.helpers import RAMP, scale_gap_dense, small_cnn
 
 X = RAMP[0, ..., 0]  # values 0..8; the hand-set layer reads A_0 = x, A_1 = 2x
 CLASSES = [1, 4, 7]

@@ -1,6 +1,8 @@
-"""The twelve cases of issue 11 (models users bring), one test each, plus the shape rule
-of `ExplainResult`. Each test states the result it expects, or the error it expects
-and the remedy that error names (tested to work)."""
+"""Models and inputs users bring (pooled heads, layers called twice, mixed precision,
+channels_first, bare ops, callable and segmentation targets, hidden softmaxes, subclassed
+and Keras 2 models, sigmoid heads, grey and unscaled pixels, inline lambdas), one test
+each, plus the shape rule of `ExplainResult`. Each test states the result it expects, or
+the error it expects and the remedy that error names (tested to work)."""
 from __future__ import annotations
 
 import warnings
@@ -14,8 +16,8 @@ from cam_widgets import explain, explain_dataset, list_layers
 from cam_widgets.kernel.explain import compiled_functions
 from cam_widgets.kernel.methods import get_method, method_names
 from tests.kernel import reference as ref
-from tests.kernel.conftest import zoo_model
-from tests.kernel.test_seed_scenarios import small_cnn
+from tests.kernel.zoo import zoo_model
+from tests.kernel.helpers import small_cnn
 
 RNG = np.random.default_rng(110)
 OPTIONS = {"smoothgrad": {"n_samples": 2}}
@@ -28,10 +30,11 @@ def spatial_after(model, path):
             if info.spatial]
 
 
-# 1. default layer before the spatial collapse ------------------------------------------
+# default layer before the spatial collapse ---------------------------------------------
+@pytest.mark.slow
 @pytest.mark.zoo
 @pytest.mark.parametrize("name", ["mobilenet", "mobilenetv3small"])
-def test_1_default_layer_is_before_keepdims_pooling(name):
+def test_default_layer_is_before_keepdims_pooling(name):
     model = zoo_model(name)
     size = model.inputs[0].shape[1]
     images = RNG.random((2, size, size, 3), np.float32)
@@ -45,7 +48,7 @@ def test_1_default_layer_is_before_keepdims_pooling(name):
     assert (res.raw.reshape(2, -1).std(axis=1) > 0).all(), "a constant map"
 
 
-# 2. every call of a layer addressable --------------------------------------------------
+# every call of a layer addressable -----------------------------------------------------
 def twice_called_backbone() -> keras.Model:
     """One nested backbone called on the image and on a half-size copy."""
     backbone = keras.Sequential([keras.Input((None, None, 3)),
@@ -58,7 +61,7 @@ def twice_called_backbone() -> keras.Model:
     return keras.Model(inputs, outputs, name="twice")
 
 
-def test_2_each_call_of_a_twice_called_layer_is_addressable():
+def test_each_call_of_a_twice_called_layer_is_addressable():
     model = twice_called_backbone()
     images = RNG.random((2, 16, 16, 3), np.float32)
     default = explain(model, images, target=0)
@@ -87,7 +90,7 @@ def test_2_each_call_of_a_twice_called_layer_is_addressable():
         explain(model, images, layer="backbone/conv:5")
 
 
-# 3. mixed precision --------------------------------------------------------------------
+# mixed precision -----------------------------------------------------------------------
 @pytest.fixture
 def mixed_precision():
     previous = keras.mixed_precision.global_policy()
@@ -98,7 +101,8 @@ def mixed_precision():
         keras.mixed_precision.set_global_policy(previous)
 
 
-def test_3_every_method_works_under_mixed_precision(mixed_precision):
+@pytest.mark.slow  # every method traced twice (float16 and float32)
+def test_every_method_works_under_mixed_precision(mixed_precision):
     model = small_cnn()  # float16 compute, a float16 Dense softmax head
     assert model.get_layer("predictions").compute_dtype == "float16"
     keras.mixed_precision.set_global_policy("float32")
@@ -120,8 +124,8 @@ def test_3_every_method_works_under_mixed_precision(mixed_precision):
             assert np.corrcoef(res.maps.ravel(), exact.maps.ravel())[0, 1] > 0.95, method
 
 
-# 4. channels_first ---------------------------------------------------------------------
-def test_4_channels_first_is_refused_and_the_rebuild_works():
+# channels_first ------------------------------------------------------------------------
+def test_channels_first_is_refused_and_the_rebuild_works():
     def build(data_format):
         shape = (1, 8, 8) if data_format == "channels_first" else (8, 8, 1)
         inputs = keras.Input(shape)
@@ -141,7 +145,7 @@ def test_4_channels_first_is_refused_and_the_rebuild_works():
     assert res.maps.shape == (2, 8, 8)
 
 
-# 5. guided ReLU on a bare keras.ops.relu -----------------------------------------------
+# guided ReLU on a bare keras.ops.relu --------------------------------------------------
 def ops_relu_model() -> keras.Model:
     """x (2x2x1) -> Conv 1x1 [1, -1] -> keras.ops.relu -> GAP -> Dense(1) W = [1, -1]."""
     inputs = keras.Input((2, 2, 1))
@@ -153,7 +157,7 @@ def ops_relu_model() -> keras.Model:
     return model
 
 
-def test_5_bare_ops_relu_is_guided_and_reported():
+def test_bare_ops_relu_is_guided_and_reported():
     model = ops_relu_model()
     image = np.array([[1.0, -1.0], [2.0, -3.0]], np.float32).reshape(1, 2, 2, 1)
     vanilla = explain(model, image, method="saliency", target=0)
@@ -175,26 +179,26 @@ def test_5_bare_ops_relu_is_guided_and_reported():
     assert not res.guided_coverage.complete
 
 
-# 6. a callable target must give one scalar per image -----------------------------------
+# a callable target must give one scalar per image --------------------------------------
 @pytest.mark.parametrize("target, pattern", [
     (lambda out: out, r"returned a tensor of shape \(None, 10\); it must return one scalar"),
     (lambda out: tf.reduce_sum(out), r"shape \(\); it must return one scalar per image"),
     (lambda out: out[0], r"returned 10 scores for 2 images"),
 ])
-def test_6_callable_target_must_return_one_scalar_per_image(target, pattern):
+def test_callable_target_must_return_one_scalar_per_image(target, pattern):
     images = RNG.random((2, 28, 28, 1), np.float32)
     with pytest.raises(ValueError, match=pattern):
         explain(small_cnn(), images, target=target)
 
 
-def test_6_callable_target_of_shape_b_1_is_accepted():
+def test_callable_target_of_shape_b_1_is_accepted():
     model = small_cnn()
     images = RNG.random((2, 28, 28, 1), np.float32)
     column = explain(model, images, target=lambda out: out[:, 3:4])
     np.testing.assert_allclose(column.scores, explain(model, images, target=3).scores, rtol=1e-6)
 
 
-# 7. an int target on an output that is not (batch, classes) ----------------------------
+# an int target on an output that is not (batch, classes) -------------------------------
 def segmenter() -> keras.Model:
     inputs = keras.Input((8, 8, 3))
     x = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="conv")(inputs)
@@ -202,13 +206,13 @@ def segmenter() -> keras.Model:
 
 
 @pytest.mark.parametrize("target", [1, 5, None])
-def test_7_int_target_on_a_dense_output_points_to_a_callable(target):
+def test_int_target_on_a_dense_output_points_to_a_callable(target):
     with pytest.raises(ValueError, match=r"output of shape \(None, 8, 8, 3\), not \(batch, "
                                          r"classes\).*callable target.*SegmentationTarget"):
         explain(segmenter(), np.zeros((1, 8, 8, 3), np.float32), target=target)
 
 
-def test_7_the_suggested_callable_works():
+def test_the_callable_suggested_for_a_dense_output_works():
     model = segmenter()
     images = RNG.random((2, 8, 8, 3), np.float32)
     res = explain(model, images, method="saliency",
@@ -217,7 +221,7 @@ def test_7_the_suggested_callable_works():
                                rtol=1e-5)
 
 
-# 8. logits=True with a softmax hidden in an opaque layer -------------------------------
+# logits=True with a softmax hidden in an opaque layer ----------------------------------
 class SoftmaxClassifier(keras.Model):
     def __init__(self):
         super().__init__(name="opaque_classifier")
@@ -234,7 +238,7 @@ def hidden_softmax() -> keras.Model:
     return keras.Model(inputs, SoftmaxClassifier()(features))
 
 
-def test_8_softmax_in_an_opaque_layer_is_named_in_a_warning():
+def test_softmax_in_an_opaque_layer_is_named_in_a_warning():
     model = hidden_softmax()
     images = RNG.random((2, 8, 8, 3), np.float32)
     with pytest.warns(UserWarning, match=r"'opaque_classifier' \(SoftmaxClassifier\) looks "
@@ -247,7 +251,7 @@ def test_8_softmax_in_an_opaque_layer_is_named_in_a_warning():
         explain(small_cnn(), RNG.random((1, 28, 28, 1), np.float32))  # softmax reached
 
 
-# 9. subclassed and Keras-2 models ------------------------------------------------------
+# subclassed and Keras-2 models ---------------------------------------------------------
 class SubclassedNet(keras.Model):
     def __init__(self):
         super().__init__(name="net")
@@ -259,7 +263,7 @@ class SubclassedNet(keras.Model):
         return self.dense(self.pool(self.conv(x)))
 
 
-def test_9_subclassed_model_error_and_both_remedies_work():
+def test_subclassed_model_error_and_both_remedies_work():
     net = SubclassedNet()
     images = RNG.random((2, 10, 10, 3), np.float32)
     net(images)
@@ -284,7 +288,7 @@ def test_9_subclassed_model_error_and_both_remedies_work():
                                                      ref.class_score(2)), atol=1e-5)
 
 
-def test_9_keras2_model_error_and_the_h5_remedy_works(tmp_path):
+def test_keras2_model_error_and_the_h5_remedy_works(tmp_path):
     tf_keras = pytest.importorskip("tf_keras")  # in the test extra; skipped only without it
     inputs = tf_keras.Input((8, 8, 3))
     x = tf_keras.layers.Conv2D(4, 3, activation="relu", name="conv")(inputs)
@@ -303,12 +307,12 @@ def test_9_keras2_model_error_and_the_h5_remedy_works(tmp_path):
     assert res.layer == "conv" and res.maps.shape == (2, 8, 8)
 
 
-def test_9_object_that_is_no_model():
+def test_an_object_that_is_no_model_is_named():
     with pytest.raises(TypeError, match=r"`model` is a builtins.dict, not a Keras 3 model"):
         explain({}, np.zeros((1, 8, 8, 3), np.float32))
 
 
-# 10. binary sigmoid head ---------------------------------------------------------------
+# binary sigmoid head -------------------------------------------------------------------
 def binary_head() -> keras.Model:
     """GAP -> Dense(1, sigmoid) with weight 1: the logit is the image's mean."""
     inputs = keras.Input((2, 2, 1))
@@ -320,7 +324,7 @@ def binary_head() -> keras.Model:
     return model
 
 
-def test_10_binary_head_predicted_class_and_0_1_targets():
+def test_sigmoid_head_predicts_by_its_logit_sign_and_takes_targets_0_and_1():
     model = binary_head()
     images = np.array([[1.0, 2.0, 3.0, 2.0], [-1.0, -2.0, 0.0, -1.0]],
                       np.float32).reshape(2, 2, 2, 1)  # logits 2 and -1
@@ -337,7 +341,7 @@ def test_10_binary_head_predicted_class_and_0_1_targets():
         explain(model, images, target=2)
 
 
-def test_10_a_one_unit_regression_output_is_one_class():
+def test_a_one_unit_regression_output_is_one_class():
     inputs = keras.Input((2, 2, 1))
     x = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(1, 1, name="conv")(inputs))
     model = keras.Model(inputs, keras.layers.Dense(1)(x))
@@ -348,7 +352,7 @@ def test_10_a_one_unit_regression_output_is_one_class():
         explain(model, images, target=1)
 
 
-# 11. inputs ----------------------------------------------------------------------------
+# inputs --------------------------------------------------------------------------------
 def rgb_model() -> keras.Model:
     inputs = keras.Input((8, 8, 3))
     x = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(2, 3, name="conv")(inputs))
@@ -360,13 +364,13 @@ def rgb_model() -> keras.Model:
     (np.zeros((2, 8, 8, 1)), r"got \(8, 8, 1\).*Repeat the grey channel"),
     (np.zeros((2, 8, 8)), r"got \(8, 8, 1\).*Repeat the grey channel"),
 ])
-def test_11_channel_mismatch_gets_channel_advice(images, pattern):
+def test_channel_mismatch_gets_channel_advice(images, pattern):
     with pytest.raises(ValueError, match=pattern) as error:
         explain(rgb_model(), images)
     assert "Resize" not in str(error.value)
 
 
-def test_11_grey_batch_without_channel_axis_is_a_batch():
+def test_grey_batch_without_channel_axis_is_a_batch():
     model = small_cnn()
     grey = RNG.random((3, 28, 28), np.float32)
     res = explain(model, grey, target=1)
@@ -375,7 +379,7 @@ def test_11_grey_batch_without_channel_axis_is_a_batch():
     np.testing.assert_allclose(one.maps, res.maps[:1])
 
 
-def test_11_pixel_values_without_rescaling_warn_once():
+def test_pixel_values_without_rescaling_warn_once():
     model = small_cnn()
     pixels = RNG.integers(0, 256, (2, 28, 28, 1)).astype(np.float32)
     with pytest.warns(UserWarning, match=r"whole numbers up to 25[0-9].*does not rescale"):
@@ -389,8 +393,8 @@ def test_11_pixel_values_without_rescaling_warn_once():
         explain(scaled, pixels)  # the model rescales itself: silent
 
 
-# 12. an inline lambda target is one cache entry ----------------------------------------
-def test_12_inline_lambda_target_reuses_one_compiled_function():
+# an inline lambda target is one cache entry --------------------------------------------
+def test_inline_lambda_target_reuses_one_compiled_function():
     model = small_cnn()
     images = RNG.random((2, 28, 28, 1), np.float32)
     for _ in range(3):
@@ -425,7 +429,7 @@ def test_result_shape_rule_single_top_k_and_several_layers():
     assert single.maps.shape == (2, 1, 28, 28) and isinstance(single.raw, list)
 
 
-# Knowledge that lives once ------------------------------------------------------------
+# Knowledge that lives once -------------------------------------------------------------
 def test_one_image_or_batch_rule():
     from PIL import Image
 

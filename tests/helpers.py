@@ -1,0 +1,28 @@
+"""Helpers shared by test files in several folders: the model fingerprint and tiny models
+whose metric values are worked out by hand."""
+from __future__ import annotations
+
+import hashlib
+import json
+
+import keras
+import numpy as np
+
+
+def fingerprint(model: keras.Model, probe_images) -> tuple[str, str, bytes]:
+    """(weights hash, config, outputs on `probe_images`): all must survive an explain."""
+    digest = hashlib.sha256()
+    for weight in model.get_weights():
+        digest.update(np.ascontiguousarray(weight).tobytes())
+    config = json.dumps(model.get_config(), sort_keys=True, default=str)
+    outputs = keras.tree.flatten(model(probe_images, training=False))
+    return digest.hexdigest(), config, b"".join(np.asarray(o).tobytes() for o in outputs)
+
+
+def mean_model() -> keras.Model:
+    """4x4x1 -> one score, the mean of the 16 pixels (one 'class')."""
+    inputs = keras.Input((4, 4, 1))
+    dense = keras.layers.Dense(1, use_bias=False)
+    model = keras.Model(inputs, dense(keras.layers.Flatten()(inputs)))
+    dense.set_weights([np.full((16, 1), 1 / 16, np.float32)])
+    return model
