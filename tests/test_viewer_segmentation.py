@@ -14,7 +14,7 @@ from cam_widgets.viewer.compose import format_value
 from cam_widgets.viewer.facade import SettingError
 from cam_widgets.viewer.regions import from_drag, pixel_shares, region_mask
 from tests.kernel.vit_models import TinyViT, tiny_unet
-from tests.test_viewer import _REAL_KERNEL, images, kernel, model, wire  # noqa: F401 (fixtures)
+from tests.viewer_helpers import _REAL_KERNEL, images, kernel, model, wire  # noqa: F401 (fixtures)
 
 
 @pytest.fixture(scope="module")
