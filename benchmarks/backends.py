@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from benchmarks.timing import cores_and_cpu, table
 
@@ -207,7 +208,7 @@ def run_all(backends: list[str], passed: list[str]) -> int:
             if code:
                 failed.append(f"{backend} (exit code {code})")
                 continue
-            results.append(json.load(open(out.name)))
+            results.append(json.loads(Path(out.name).read_text()))
     if results:
         first = results[0]
         print(f"\n## Each backend against its own compiled forward pass: {first['model']} "
@@ -243,7 +244,7 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=None,
                         help="SmoothGrad samples (default 25; --quick 10)")
     parser.add_argument("--budget", type=float, default=None,
-                        help="seconds of timed rounds per table (default 60; --quick 10)")
+                        help="seconds of timed rounds per table (default 60; --quick 5)")
     parser.add_argument("--all", action="store_true",
                         help="run every backend in a subprocess and print one table")
     parser.add_argument("--backends", default=",".join(BACKENDS),
