@@ -48,6 +48,10 @@ JOBS: list[tuple[str, list[str]]] = [
     ("new_methods", ["--batches", "8", "--part", "cams,scorecam"]),
     ("new_methods", ["--batches", "8", "--part", "ig,occlusion"]),
     ("viewer_latency", []),  # the viewer issue's script; it has --repeats, not --quick
+    # one backend per job: each runs in a subprocess of its own (KERAS_BACKEND)
+    ("backends", ["--all", "--backends", "tensorflow"]),
+    ("backends", ["--all", "--backends", "jax"]),
+    ("backends", ["--all", "--backends", "torch"]),
 ]
 
 

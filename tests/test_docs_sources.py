@@ -55,6 +55,16 @@ def test_every_notebook_becomes_a_lesson_and_removed_ones_go(tmp_path):
     assert sorted(p.name for p in (docs / "lessons").iterdir()) == ["01_a.ipynb", "07_new.ipynb"]
 
 
+def test_the_files_lessons_read_are_copied_beside_them(tmp_path):
+    data = tmp_path / "notebooks" / "data"
+    data.mkdir(parents=True)
+    (tmp_path / "notebooks" / "08_a.ipynb").write_text("{}")
+    (data / "maps.npz").write_bytes(b"\x00\x01")
+    (tmp_path / "docs").mkdir()
+    sources.copy_lessons(tmp_path, tmp_path / "docs")
+    assert (tmp_path / "docs" / "lessons" / "data" / "maps.npz").read_bytes() == b"\x00\x01"
+
+
 def test_the_speed_page_takes_the_latest_bench_summary(tmp_path):
     (tmp_path / "README.md").write_text(README)
     (tmp_path / "benchmarks" / "results").mkdir(parents=True)

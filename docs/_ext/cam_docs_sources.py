@@ -1,6 +1,7 @@
 """Doc pages that follow the code, written before Sphinx reads the sources.
 
-- `lessons/`: a copy of every notebook in `notebooks/` (a glob, so new lessons appear);
+- `lessons/`: a copy of every notebook in `notebooks/` (a glob, so new lessons appear),
+  and of `notebooks/data/` (files lessons read, such as lesson 08's reference maps);
 - `_generated/api_public.md`: one autodoc entry per name in `cam_widgets.__all__`;
 - `_generated/methods.md`: every method `cam_widgets.methods()` lists, with its paper,
   what its map means and its declared options (a newly registered method appears);
@@ -29,7 +30,8 @@ def _write(path: Path, text: str) -> None:
 
 
 def copy_lessons(root: Path, docs: Path) -> list[str]:
-    """Copy `notebooks/*.ipynb` to `docs/lessons/`, dropping copies whose source is gone."""
+    """Copy `notebooks/*.ipynb` to `docs/lessons/`, dropping copies whose source is gone,
+    and the files lessons read (`notebooks/data/`) to `docs/lessons/data/`."""
     target = docs / LESSONS
     target.mkdir(exist_ok=True)
     sources = sorted((root / "notebooks").glob("*.ipynb"))
@@ -39,6 +41,9 @@ def copy_lessons(root: Path, docs: Path) -> list[str]:
             stale.unlink()
     for source in sources:
         _write(target / source.name, source.read_text())
+    data = root / "notebooks" / "data"
+    if data.is_dir():
+        shutil.copytree(data, target / "data", dirs_exist_ok=True)
     return sorted(names)
 
 
