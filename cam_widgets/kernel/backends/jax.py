@@ -27,6 +27,9 @@ jax.tree_util.register_dataclass(
     meta_fields=["sigmoid_head", "probabilities"])
 
 
+_UNROLLED_CHUNKS = 2  # chunk loops this short are unrolled
+
+
 @dataclass
 class _Pulled:
     scores: Any
@@ -75,11 +78,16 @@ class JaxBackend:
         return identity(values)
 
     def chunked_sum(self, count, per_pass, step, initial):
-        # Shapes are static under jit: whole chunks in a loop, then the rest.
+        # Shapes are static under jit: whole chunks, then the rest. A few chunks are
+        # unrolled (a loop around one big chunk measured 2.6x slower than the chunk
+        # itself on CPU); many go through one compiled loop.
         per_pass = int(per_pass)
         whole, rest = divmod(count, per_pass)
         total = initial
-        if whole:
+        if whole <= _UNROLLED_CHUNKS:
+            for index in range(whole):
+                total = total + step(index * per_pass, per_pass)
+        else:
             total = jax.lax.fori_loop(
                 0, whole, lambda index, acc: acc + step(index * per_pass, per_pass), total)
         if rest:
