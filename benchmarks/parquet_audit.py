@@ -219,6 +219,8 @@ def gallery_pages(out: str, count: int) -> dict:
     return {"rows": count, "open_s": opened, "open_mib": (after_open - base) / MIB,
             "page_ms_median": 1000 * statistics.median(times), "page_ms_max": 1000 * max(times),
             "rss_growth_over_pages_mib": (rss[-1] - rss[0]) / MIB, "pages_visited": len(times),
+            "rss_growth_first_half_mib": (rss[len(rss) // 2] - rss[0]) / MIB,
+            "rss_growth_second_half_mib": (rss[-1] - rss[len(rss) // 2]) / MIB,
             "sort_ms": 1000 * sort_s, "sorted_page_ms": 1000 * sorted_page_s,
             "thumbnails_cached": len(gallery._thumbs)}
 
@@ -317,7 +319,9 @@ def main() -> None:
                          f"(+{r['open_mib']:.0f} MiB); page change median "
                          f"{r['page_ms_median']:.0f} ms, max {r['page_ms_max']:.0f} ms over "
                          f"{r['pages_visited']} pages, RSS {r['rss_growth_over_pages_mib']:+.0f} "
-                         f"MiB meanwhile ({r['thumbnails_cached']} thumbnails cached); sort by "
+                         f"MiB meanwhile ({r['rss_growth_first_half_mib']:+.0f} over the first "
+                         f"half, {r['rss_growth_second_half_mib']:+.0f} over the second; "
+                         f"{r['thumbnails_cached']} thumbnails cached); sort by "
                          f"score {r['sort_ms']:.0f} ms, then a page {r['sorted_page_ms']:.0f} ms")
         if "resume" not in skip:
             n = 400 if args.quick else 2000

@@ -98,7 +98,7 @@ class Explainer:
         self.plan = plan
         import ray
 
-        self.node = ray.get_runtime_context().get_node_id()
+        self.node = ray.get_runtime_context().get_node_id() if ray.is_initialized() else ""
         self.load_s = time.perf_counter() - started
 
     def ready(self) -> dict[str, Any]:

@@ -87,3 +87,28 @@ def test_an_error_in_a_job_is_raised_not_retried():
     with pytest.raises(ZeroDivisionError, match="a bug in the job"):
         pool.run([1, "bug", 2], lambda result, actor: None)
     assert pool.replaced == 0
+
+
+def test_the_actor_class_writes_the_local_engines_file(shapes, held_out, tmp_path):
+    """Explainer, called as a plain object: the file it writes is the local engine's."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pytest.importorskip("ray", reason="Ray is in the test extra")
+    from cam_widgets import explain_to_parquet
+    from cam_widgets.audit.plan import Plan
+    from cam_widgets.audit.ray_engine import NODE_KEY, Explainer, model_bytes
+    from cam_widgets.audit.rows import schema
+    from cam_widgets.audit.sources import ArraySource
+
+    explain_to_parquet(shapes, held_out.images[:8], tmp_path / "local", batch_size=4,
+                       map_size=(16, 16))
+    plan = Plan(ArraySource(held_out.images[:8]), str(tmp_path / "actor"), "gradcam", None,
+                False, schema(pa.int64(), (16, 16)), 4)
+    actor = Explainer(model_bytes(shapes), plan, 1)
+    assert actor.ready()["load_s"] > 0
+    assert actor.run([4, 5, 6, 7]) == {"node": "", "written": 4, "failed": {}}
+    (written,) = (tmp_path / "actor").iterdir()
+    local = tmp_path / "local" / written.name  # the same name: the same batch
+    assert pq.read_schema(written).metadata[NODE_KEY] == b""
+    assert pq.read_table(written).equals(pq.read_table(local))
