@@ -22,7 +22,7 @@ ray = pytest.importorskip("ray", reason="Ray is in the test extra: pip install -
 
 from cam_widgets import explain_to_parquet, read_results  # noqa: E402
 from cam_widgets.audit import maps_of  # noqa: E402
-from cam_widgets.audit.ray_engine import NODE_KEY  # noqa: E402
+from cam_widgets.audit.ray_engine import NODE_KEY, connect  # noqa: E402
 from tests.audit.ray_cluster import TwoNodeCluster  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -81,10 +81,12 @@ def test_two_nodes_share_the_run_and_losing_one_loses_no_row(
         except BaseException as error:  # noqa: BLE001 - re-raised below
             outcome["error"] = error
 
+    connect()  # join here (RAY_ADDRESS), so the run's thread finds Ray initialised
+    nodes = {n["NodeID"]: n for n in _wait_for_nodes(2)}
     driver = threading.Thread(target=run)
     driver.start()
-    nodes = {n["NodeID"]: n for n in _wait_for_nodes(2)}
-    second = next(i for i, n in nodes.items() if not n["Resources"].get("node:__internal_head__"))
+    second = next(i for i, n in nodes.items()
+                  if n["NodeManagerPort"] == cluster.node_manager_ports[1])
     head = next(i for i in nodes if i != second)
     seen: dict[str, int] = {}
     deadline = time.monotonic() + 120
@@ -126,12 +128,11 @@ def test_two_nodes_share_the_run_and_losing_one_loses_no_row(
 
 
 def _wait_for_nodes(count: int, timeout: float = 60.0) -> list[dict]:
-    """The cluster's live nodes, once the driver has joined and `count` are up."""
+    """The cluster's live nodes, once `count` are up."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if ray.is_initialized():
-            alive = [n for n in ray.nodes() if n["Alive"]]
-            if len(alive) >= count:
-                return alive
+        alive = [n for n in ray.nodes() if n["Alive"]]
+        if len(alive) >= count:
+            return alive
         time.sleep(0.2)
     raise TimeoutError(f"the cluster did not show {count} live nodes in {timeout} s")
