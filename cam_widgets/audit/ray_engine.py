@@ -22,6 +22,7 @@ token authentication: keep such a machine behind a firewall.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import tempfile
@@ -135,6 +136,7 @@ def run_ray(model: Any, plan: Plan, done: set[Any], show_progress: bool,
     if not pending:
         return {"written": 0, "skipped": skipped, "failed": {}, "images_per_s": 0.0}
     clock = RunClock()
+    plan = dataclasses.replace(plan, path=os.path.abspath(plan.path))  # workers' cwd differs
     ray = _ray()
     connect()
     join_s = time.perf_counter() - clock.started
