@@ -3,9 +3,10 @@
 The fixture starts a head (1 CPU) with `ray start --head` and joins a second node (1 CPU)
 with `ray start --address=...`, both on this machine, and kills every process it started
 at the end. The run joins through RAY_ADDRESS with two actors: one lands on each node
-(each needs one CPU). It explains slowly (a preprocess that sleeps), so that once the
-second node has written a batch there is work left: then its raylet is killed, and the
-run must finish on the head with every row once, the rows equal to the local engine's.
+(each needs one CPU). It explains slowly (a preprocess that sleeps, and waits for both
+actors before the first batch), so that once both nodes have written a batch there is
+work left: then the second node's raylet is killed, and the run must finish on the head
+with every row once, the rows and files equal to the local engine's.
 """
 from __future__ import annotations
 
@@ -43,13 +44,24 @@ def cluster():
     assert left == [], f"Ray processes left running: {left}"
 
 
-class SlowScale:
-    """preprocess x / 255 that takes `seconds` per batch (so a run lasts a few seconds)."""
+def scale(x):
+    return x / 255.0
 
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
+
+class SlowScale:
+    """preprocess x / 255 that takes `seconds` per batch, and whose first batch in each
+    worker waits until `workers` workers have started (so no actor finishes the run alone
+    while the other is still loading TensorFlow)."""
+
+    def __init__(self, folder: str, seconds: float, workers: int) -> None:
+        self.folder, self.seconds, self.workers = folder, seconds, workers
 
     def __call__(self, x):
+        os.makedirs(self.folder, exist_ok=True)
+        open(os.path.join(self.folder, str(os.getpid())), "w").close()
+        deadline = time.monotonic() + 60
+        while len(os.listdir(self.folder)) < self.workers and time.monotonic() < deadline:
+            time.sleep(0.05)
         time.sleep(self.seconds)
         return x / 255.0
 
@@ -66,8 +78,7 @@ def test_two_nodes_share_the_run_and_losing_one_loses_no_row(
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers can't import tests
     images = np.rint(np.concatenate([held_out.images] * 2) * 255).astype(np.uint8)  # 40
     kwargs = dict(batch_size=2, map_size=(16, 16))
-    local = explain_to_parquet(shapes, images, tmp_path / "local", preprocess=SlowScale(0),
-                               **kwargs)
+    local = explain_to_parquet(shapes, images, tmp_path / "local", preprocess=scale, **kwargs)
     expected = read_results(tmp_path / "local")
 
     out = tmp_path / "ray"
@@ -77,7 +88,7 @@ def test_two_nodes_share_the_run_and_losing_one_loses_no_row(
         try:
             outcome["summary"] = explain_to_parquet(
                 shapes, images, out, engine="ray", num_actors=2,
-                preprocess=SlowScale(0.25), **kwargs)
+                preprocess=SlowScale(str(tmp_path / "workers"), 0.25, 2), **kwargs)
         except BaseException as error:  # noqa: BLE001 - re-raised below
             outcome["error"] = error
 
