@@ -4,12 +4,19 @@
    decoding or writing), interleaved rounds in one process;
 2. peak resident memory above the start, for 1,000 and 10,000 files (one child process
    per size, RSS sampled in a thread): it should stay flat;
-3. Ray with 1 and 2 actors on a local 2-CPU Ray: images/s (wall time, actor start-up
-   included) and the overhead against local;
+3. Ray with 1 and 2 actors on a local 2-CPU Ray, on an array of shapes images (uint8,
+   preprocess x / 255), against the local engine on the same array: start-up (cluster
+   join, actors ready with the model loaded, first batch, end of warm-up) apart from the
+   steady state's images/s (batches after every actor's first one);
 4. resume: a child killed (SIGKILL) at about half, a rerun; total rows = image count and
-   no duplicate ids.
+   no duplicate ids;
+5. driver memory on Ray over 10,000 and 100,000 rows (a tiny 8x8 model, so the run is
+   short; 32x32 maps, ~2 KB a row): the driver's peak RSS above its level after joining;
+6. the gallery over 100,000 synthetic rows (1,563 batch files): opening, page changes
+   (time each, RSS after each) and a sort.
 
-Run: python -m benchmarks.parquet_audit [--sizes 1000,10000] [--ray-images 2000] [--quick]
+Run: python -m benchmarks.parquet_audit [--sizes 1000,10000] [--ray-images 20000] [--quick]
+     [--skip ratio,memory,ray,resume,driver,gallery]
 """
 from __future__ import annotations
 
@@ -105,22 +112,117 @@ def child(mode: str, arguments: dict) -> dict:
     if mode == "ray":
         import ray
 
-        ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1",
-                 logging_level="warning", log_to_driver=False)
-        results = {}
-        local = explain_to_parquet(model, paths, os.path.join(out, "local"), preprocess=scale)
-        results["local"] = local["images_per_s"]
-        for actors in (1, 2):
+        from cam_widgets.datasets import make_shapes
+
+        ray.init(num_cpus=2, include_dashboard=False, logging_level="warning",
+                 log_to_driver=False)
+        n, size = arguments["images"], arguments["batch_size"]
+        images = np.concatenate([np.rint(make_shapes(min(2000, n - i), seed=i).images * 255)
+                                 .astype(np.uint8) for i in range(0, n, 2000)])
+        runs = {}
+        for name, engine, actors in (("local", "local", 1), ("ray, 1 actor", "ray", 1),
+                                     ("ray, 2 actors", "ray", 2)):
             start = time.perf_counter()
-            summary = explain_to_parquet(model, paths, os.path.join(out, f"ray{actors}"),
-                                         preprocess=scale, engine="ray", num_actors=actors)
-            results[f"ray, {actors} actor(s)"] = summary["written"] / (time.perf_counter() - start)
+            summary = explain_to_parquet(model, images, os.path.join(out, name), engine=engine,
+                                         num_actors=actors, preprocess=scale, batch_size=size)
+            runs[name] = {"wall_s": time.perf_counter() - start, **summary["timing"],
+                          "images_per_s": summary["images_per_s"],
+                          "nodes": len(summary.get("nodes", {})) or None}
         ray.shutdown()
-        return results
+        return runs
+    if mode == "driver":
+        import keras
+        import ray
+
+        ray.init(num_cpus=2, include_dashboard=False, logging_level="warning",
+                 log_to_driver=False)
+        inputs = keras.Input((8, 8, 1))
+        hidden = keras.layers.Conv2D(4, 3, activation="relu", name="conv")(inputs)
+        tiny = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(
+            keras.layers.GlobalAveragePooling2D()(hidden)))
+        rng = np.random.default_rng(0)
+        explain_to_parquet(tiny, rng.random((64, 8, 8, 1), np.float32),
+                           os.path.join(out, "warm"), engine="ray")  # join, first actors
+        result = {}
+        for n in arguments["rows"]:
+            images = rng.random((n, 8, 8, 1), np.float32)
+            summary, peak = rss_peak(lambda: explain_to_parquet(
+                tiny, images, os.path.join(out, f"rows{n}"), engine="ray",
+                batch_size=1024))
+            result[n] = {"peak_mib": peak, "written": summary["written"],
+                         "images_per_s": summary["images_per_s"]}
+        ray.shutdown()
+        return result
+    if mode == "gallery":
+        return gallery_pages(out, arguments["rows"])
     if mode == "write":  # the resume test's victim
         explain_to_parquet(model, paths, out, preprocess=scale, batch_size=64)
         return {}
     raise ValueError(mode)
+
+
+def gallery_pages(out: str, count: int) -> dict:
+    """Open a CamGallery over `count` synthetic rows and page through it."""
+    import ipywidgets as widgets
+    import numpy as np
+    import psutil
+    import pyarrow as pa
+
+    from cam_widgets import CamGallery
+    from cam_widgets.audit.rows import schema
+    from cam_widgets.audit.store import batch_name, write_batch
+
+    class Transport:  # draws nowhere: the page time is ours, not the browser's
+        widget = widgets.Box()
+
+        def draw(self, rgba) -> None:
+            pass
+
+        def on_click(self, callback) -> None:
+            pass
+
+    rng = np.random.default_rng(0)
+    table_schema = schema(pa.int64(), (32, 32))
+    for start in range(0, count, 64):
+        n = min(64, count - start)
+        maps = rng.random((n, 1024)).astype(np.float16)
+        columns = {"id": np.arange(start, start + n), "label": rng.integers(0, 4, n),
+                   "target": rng.integers(0, 4, n), "predicted": rng.integers(0, 4, n),
+                   "score": rng.random(n, np.float32), "probability": rng.random(n, np.float32),
+                   "layer": ["last_conv"] * n, "method": ["gradcam"] * n,
+                   "map": pa.FixedSizeListArray.from_arrays(pa.array(maps.reshape(-1)), 1024)}
+        arrays = [columns[f.name] if isinstance(columns.get(f.name), pa.Array)
+                  else pa.array(columns[f.name], f.type) if f.name in columns
+                  else pa.nulls(n, f.type) for f in table_schema]
+        write_batch(out, pa.Table.from_arrays(arrays, schema=table_schema),
+                    batch_name(start, list(range(start, start + n))))
+    image = (rng.random((64, 64, 3)) * 255).astype(np.uint8)
+    images = np.broadcast_to(image, (count, 64, 64, 3))  # one image, no memory per row
+    process = psutil.Process()
+    base = process.memory_info().rss
+    start = time.perf_counter()
+    gallery = CamGallery(out, images=images, transport=Transport())
+    opened = time.perf_counter() - start
+    after_open = process.memory_info().rss
+    times, rss = [], []
+    for page in np.linspace(1, gallery.pages - 1, 40).astype(int):
+        start = time.perf_counter()
+        gallery.page = int(page)
+        times.append(time.perf_counter() - start)
+        rss.append(process.memory_info().rss)
+    start = time.perf_counter()
+    gallery.sort_by = "score"
+    sort_s = time.perf_counter() - start
+    start = time.perf_counter()
+    gallery.page = gallery.pages // 2
+    sorted_page_s = time.perf_counter() - start
+    return {"rows": count, "open_s": opened, "open_mib": (after_open - base) / MIB,
+            "page_ms_median": 1000 * statistics.median(times), "page_ms_max": 1000 * max(times),
+            "rss_growth_over_pages_mib": (rss[-1] - rss[0]) / MIB, "pages_visited": len(times),
+            "rss_growth_first_half_mib": (rss[len(rss) // 2] - rss[0]) / MIB,
+            "rss_growth_second_half_mib": (rss[-1] - rss[len(rss) // 2]) / MIB,
+            "sort_ms": 1000 * sort_s, "sorted_page_ms": 1000 * sorted_page_s,
+            "thumbnails_cached": len(gallery._thumbs)}
 
 
 def run_child(mode: str, arguments: dict) -> dict:
@@ -161,11 +263,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000")
     parser.add_argument("--ratio-images", type=int, default=2000)
-    parser.add_argument("--ray-images", type=int, default=2000)
+    parser.add_argument("--ray-images", type=int, default=20000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--skip", default="", help="comma-separated parts to skip: "
-                        "ratio,memory,ray,resume")
+                        "ratio,memory,ray,resume,driver,gallery")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -176,7 +278,8 @@ def main() -> None:
     skip = set(filter(None, args.skip.split(",")))
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
-        paths = write_pngs(root / "png", max(sizes + [args.ratio_images, args.ray_images]))
+        files = [] if {"ratio", "memory", "resume"} <= skip else sizes + [args.ratio_images]
+        paths = write_pngs(root / "png", max(files, default=0))
         lines = _Lines()
         if "ratio" not in skip:
             n = 256 if args.quick else args.ratio_images
@@ -191,10 +294,35 @@ def main() -> None:
                 lines.append(f"local, {n} files: {r['images_per_s']:.0f} images/s, "
                              f"peak RSS +{r['peak_mib']:.0f} MiB")
         if "ray" not in skip:
-            n = 200 if args.quick else args.ray_images
-            r = run_child("ray", {"paths": paths[:n], "out": str(root / "ray")})
-            lines.append(f"{n} files, wall time incl. actor start: " + "; ".join(
-                f"{k} {v:.1f} images/s ({v / r['local']:.2f}x local)" for k, v in r.items()))
+            n = 2000 if args.quick else args.ray_images
+            r = run_child("ray", {"paths": [], "out": str(root / "ray"), "images": n,
+                                  "batch_size": 64})
+            local = r["local"]["steady_images_per_s"]
+            for name, v in r.items():
+                steady = v["steady_images_per_s"]
+                startup = ", ".join(f"{k} {v[k]:.1f} s" for k in
+                                    ("join_s", "actors_ready_s", "first_batch_s", "warm_s")
+                                    if v.get(k) is not None)
+                lines.append(f"{n} images, {name}: start-up {startup}; steady state "
+                             f"{steady:.0f} images/s ({steady / local:.2f}x local); whole "
+                             f"run {v['wall_s']:.1f} s ({v['images_per_s']:.0f} images/s)")
+        if "driver" not in skip:
+            counts = [2000, 10000] if args.quick else [10000, 100000]
+            r = run_child("driver", {"paths": [], "out": str(root / "driver"), "rows": counts})
+            lines.append("Ray driver's peak RSS above its level after joining: " + "; ".join(
+                f"{n} rows +{v['peak_mib']:.0f} MiB ({v['images_per_s']:.0f} images/s)"
+                for n, v in r.items()))
+        if "gallery" not in skip:
+            n = 10000 if args.quick else 100000
+            r = run_child("gallery", {"paths": [], "out": str(root / "gallery"), "rows": n})
+            lines.append(f"gallery over {r['rows']} rows: open {r['open_s']:.1f} s "
+                         f"(+{r['open_mib']:.0f} MiB); page change median "
+                         f"{r['page_ms_median']:.0f} ms, max {r['page_ms_max']:.0f} ms over "
+                         f"{r['pages_visited']} pages, RSS {r['rss_growth_over_pages_mib']:+.0f} "
+                         f"MiB meanwhile ({r['rss_growth_first_half_mib']:+.0f} over the first "
+                         f"half, {r['rss_growth_second_half_mib']:+.0f} over the second; "
+                         f"{r['thumbnails_cached']} thumbnails cached); sort by "
+                         f"score {r['sort_ms']:.0f} ms, then a page {r['sorted_page_ms']:.0f} ms")
         if "resume" not in skip:
             n = 400 if args.quick else 2000
             r = resume(paths[:n], str(root / "resume"))

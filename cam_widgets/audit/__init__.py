@@ -16,20 +16,29 @@ import pyarrow as pa
 
 from cam_widgets.audit.models import input_size, load_model
 from cam_widgets.audit.plan import Plan, output_folder
+from cam_widgets.audit.results import Results
 from cam_widgets.audit.rows import COLUMNS, map_size_of, maps_of, schema
 from cam_widgets.audit.sources import ArraySource, DatasetSource, FileSource, Preprocess, files_in
-from cam_widgets.audit.store import read_table, remove_stale_temporaries, written_ids
+from cam_widgets.audit.store import remove_stale_temporaries, results_dataset, written_ids
 from cam_widgets.kernel.progress import progress_wanted
 
-__all__ = ["COLUMNS", "explain_to_parquet", "map_size_of", "maps_of", "read_results"]
+__all__ = ["COLUMNS", "Results", "explain_to_parquet", "map_size_of", "maps_of", "read_results"]
 
 ENGINES = ("local", "ray")
 _NOT_HERE = ("top_k", "activations", "images")
 
 
-def read_results(path: str | os.PathLike) -> pa.Table:
-    """All rows written by `explain_to_parquet` at `path`, as a pyarrow Table sorted by id."""
-    return read_table(path).sort_by("id")
+def read_results(path: str | os.PathLike) -> Results:
+    """The rows written by `explain_to_parquet` at `path`, read lazily (`Results`).
+
+    Nothing but the files' footers is read until asked: `.column(name)` and
+    `.to_table(columns=[...], filter=...)` read only those columns and the row groups that
+    can pass (e.g. `filter=pyarrow.compute.field("score") > 3`); `.take(rows)` and
+    `.head(n)` read rows on demand; `.num_rows` counts from the footers; `.dataset` is the
+    pyarrow dataset itself. Rows come in batch order (the source's order: files are named
+    by their first position). `.to_table()` loads everything, maps included.
+    """
+    return Results(results_dataset(path))
 
 
 def explain_to_parquet(
@@ -65,15 +74,20 @@ def explain_to_parquet(
     in the model input's pixels, `pointing_game` and `energy_in_box` (cam_widgets.metrics).
 
     Resumable: ids already at `path` are skipped. Each batch is written as its own file
-    under a hidden name and renamed when complete, so an interrupted run loses at most the
-    batch in flight and never leaves a half-written file.
+    (named after the batch) under a hidden name and renamed when complete, so an
+    interrupted run loses at most the batch in flight and never leaves a half-written file.
 
     `target`: None (predicted class), an int, "label", or a callable (see `explain`).
-    `engine="ray"` runs on Ray Data with `num_actors` actors (see
-    cam_widgets.audit.ray_engine, and its note on network exposure). Other keyword
-    arguments go to `explain` (layer, guided, logits, method options).
+    `engine="ray"` runs on `num_actors` Ray actors, each writing the batches it explains
+    (see cam_widgets.audit.ray_engine, and its note on network exposure). Other keyword
+    arguments go to `explain` (layer, guided, logits, method options). `progress`: a tqdm
+    bar (images/s, rows written); None shows it in notebooks only.
 
-    Returns {"path", "written", "skipped", "failed": {id: reason}, "images_per_s"}.
+    Returns {"path", "written", "skipped", "failed": {id: reason}, "images_per_s",
+    "timing"}: `timing` holds the start-up (seconds to the first batch, to the end of the
+    warm-up; on Ray also `join_s` and `actors_ready_s`) and `steady_images_per_s`, the
+    rate after the warm-up. On Ray also "nodes" (images written per Ray node id) and
+    "replaced_actors".
     """
     if engine not in ENGINES:
         close = difflib.get_close_matches(str(engine), ENGINES, n=1)

@@ -1,17 +1,17 @@
 """The local engine: explain batch after batch in this process, one file per batch."""
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pyarrow as pa
 
+from cam_widgets.audit.clock import RunClock
 from cam_widgets.audit.plan import Plan
 from cam_widgets.audit.rows import to_table
 from cam_widgets.audit.sources import Batch, DatasetSource
-from cam_widgets.audit.store import write_batch
+from cam_widgets.audit.store import batch_name, write_batch
 from cam_widgets.kernel import explain
 from cam_widgets.kernel.progress import image_bar
 from cam_widgets.kernel.targets import sigmoid_head
@@ -53,25 +53,34 @@ def explain_batch(model: Any, plan: Plan, batch: Batch) -> pa.Table:
                     binary=sigmoid_head(model))
 
 
+def write_explained(model: Any, plan: Plan, batch: Batch,
+                    metadata: dict[bytes, bytes] | None = None) -> str:
+    """Explain one loaded batch and write its rows as the batch's own file."""
+    table = explain_batch(model, plan, batch)
+    if metadata:
+        table = table.replace_schema_metadata({**table.schema.metadata, **metadata})
+    return write_batch(plan.path, table, batch_name(batch.positions[0], batch.ids))
+
+
 def run_local(model: Any, plan: Plan, done: set[Any], show_progress: bool) -> dict[str, Any]:
     """Explain every pending image: counts written, skipped and failed, and images/s."""
     written, skipped, failed = 0, 0, {}
     bar = image_bar(show_progress, plan.pending_count(done), f"{plan.method} -> parquet")
-    started = time.perf_counter()
+    clock = RunClock()
     try:
         for batch in _batches(plan, done):
             failed.update(batch.failed)
             skipped += batch.skipped
             if batch.ids:
-                write_batch(plan.path, explain_batch(model, plan, batch))
+                write_explained(model, plan, batch)
                 written += len(batch.ids)
+            clock.batch(len(batch.ids) + len(batch.failed), warm=True)
             bar.update(len(batch.ids) + len(batch.failed))
+            bar.set_postfix(written=written, refresh=False)
     finally:
         bar.close()
-    seconds = time.perf_counter() - started
     if not isinstance(plan.source, DatasetSource):
         skipped = len(plan.source.ids) - plan.pending_count(done)
-    return {"written": written, "skipped": skipped, "failed": failed,
-            "images_per_s": written / seconds if seconds > 0 and written else 0.0}
+    return {"written": written, "skipped": skipped, "failed": failed, **clock.report(written)}
 
 

@@ -162,3 +162,58 @@ def from_result(result: Any, images: Any, labels: Sequence[int] | None = None,
         layer=result.layer if isinstance(result.layer, str) else None,
         image_of=_image_getter(ids, images, None),
     )
+
+
+class _Ids:
+    """Ids kept as one Arrow column; `ids[row]` is a Python value (no list of 100k objects)."""
+
+    def __init__(self, column: Any) -> None:
+        self.column = column.combine_chunks()
+
+    def __len__(self) -> int:
+        return len(self.column)
+
+    def __getitem__(self, row: int) -> Any:
+        return self.column[int(row)].as_py()
+
+
+def from_results(results: Any, images: Any = None,
+                 input_size: tuple[int, int] | None = None) -> GalleryData:
+    """Rows of a results folder (`read_results`), read lazily: the small columns are read
+    (projected, maps left out) for filtering and sorting; a map is read from its file when
+    a thumbnail needs it (`audit.results.MapReader`)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from cam_widgets.audit.results import MapReader
+
+    count = results.num_rows
+    if count == 0:
+        raise ValueError("The results table is empty: nothing to show.")
+    names = ["id", "label", "target", "score", "predicted", "probability", "pointing_game",
+             "energy_in_box"]
+    table = results.to_table(columns=names)
+
+    def column(name: str, kind: Any, missing: Any) -> np.ndarray:
+        values = table.column(name).cast(kind).fill_null(missing)
+        return values.to_numpy(zero_copy_only=False)
+
+    def distinct(name: str) -> list[Any]:
+        return pc.unique(results.column(name)).to_pylist()
+
+    ids = _Ids(table.column("id"))
+    layers = [str(v) for v in distinct("layer") if v is not None]
+    return GalleryData(
+        ids=ids,
+        labels=column("label", pa.int64(), UNKNOWN),
+        targets=column("target", pa.int64(), UNKNOWN),
+        scores=column("score", pa.float32(), np.nan),
+        predicted=column("predicted", pa.int64(), UNKNOWN),
+        probability=column("probability", pa.float32(), np.nan),
+        pointing_game=column("pointing_game", pa.float32(), np.nan),
+        energy_in_box=column("energy_in_box", pa.float32(), np.nan),
+        maps=MapReader(results),
+        method=", ".join(sorted(distinct("method"))),
+        layer=", ".join(sorted(layers)) or None,
+        image_of=_image_getter(ids, images, input_size),
+    )

@@ -19,7 +19,8 @@ import traitlets
 from cam_widgets import render
 from cam_widgets.class_names import ClassNames, ClassNamesLike
 from cam_widgets.gallery import compose
-from cam_widgets.gallery.data import SORT_KEYS, UNKNOWN, GalleryData, from_result, from_table
+from cam_widgets.gallery.data import (SORT_KEYS, UNKNOWN, GalleryData, from_result,
+                                      from_results, from_table)
 from cam_widgets.gallery.state import View, classes_in, page_count, page_rows, selected_rows
 
 _VIEW_FIELDS = ("sort_by", "descending", "predicted", "label", "misclassified", "page",
@@ -237,10 +238,15 @@ def _data(source: Any, images: Any, labels: Any, boxes: Any, size: Any,
           binary: bool | None) -> GalleryData:
     import pyarrow as pa
 
-    if isinstance(source, (str, os.PathLike)):
-        from cam_widgets.audit import read_results
+    from cam_widgets.audit import Results, read_results
 
+    if isinstance(source, (str, os.PathLike)):
         source = read_results(source)
+    if isinstance(source, Results):  # read lazily: maps on demand
+        if labels is not None or boxes is not None:
+            raise ValueError("labels and boxes come from the results; give them to "
+                             "explain_to_parquet instead.")
+        return from_results(source, images, size)
     if isinstance(source, pa.Table):
         if labels is not None or boxes is not None:
             raise ValueError("labels and boxes come from the results table; give them to "

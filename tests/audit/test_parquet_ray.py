@@ -3,13 +3,18 @@
 One local Ray (2 CPUs, 127.0.0.1, no dashboard) serves the module, and one Ray run
 covers everything (files decoded in the actors, a corrupt file, an actor killed mid-run,
 the rows written): each run starts actors that import TensorFlow, which is what costs
-time here.
+time here. The local engine's own Ray is checked in a fresh interpreter: every socket
+its processes listen on must be a loopback address.
 """
 from __future__ import annotations
 
+import ipaddress
+import json
 import os
 import shutil
+import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -84,3 +89,45 @@ def test_ray_refuses_a_tf_dataset(local_ray, shapes, held_out, tmp_path):
     dataset = tf.data.Dataset.from_tensor_slices(held_out.images).batch(4)
     with pytest.raises(ValueError, match="engine='ray' reads image files or an array"):
         explain_to_parquet(shapes, dataset, tmp_path / "out", engine="ray")
+
+
+LISTENING = """
+import json, sys
+import psutil
+from cam_widgets import explain_to_parquet
+from cam_widgets.datasets import make_shapes, shapes_model
+summary = explain_to_parquet(shapes_model(), make_shapes(4, seed=1).images, sys.argv[1],
+                             engine="ray")
+me = psutil.Process()
+found = []
+for process in [me, *me.children(recursive=True)]:
+    try:
+        for c in process.net_connections("inet"):
+            if c.status == psutil.CONN_LISTEN:
+                found.append([process.name(), c.laddr.ip, c.laddr.port])
+    except psutil.Error:
+        pass
+print(json.dumps({"written": summary["written"], "listening": found}))
+"""
+
+
+def is_loopback(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1
+    return ip.is_loopback
+
+
+def test_local_engines_ray_listens_on_loopback_only(tmp_path):
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("RAY_ADDRESS", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER")}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+    done = subprocess.run([sys.executable, "-c", LISTENING, str(tmp_path / "out")], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["written"] == 4
+    names = {name for name, _, _ in report["listening"]}
+    assert {"gcs_server", "raylet"} <= names, report  # the servers were found and listed
+    exposed = [entry for entry in report["listening"] if not is_loopback(entry[1])]
+    assert exposed == [], f"Ray listens beyond loopback: {exposed}"

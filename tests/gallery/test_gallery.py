@@ -236,3 +236,25 @@ def test_imagenet_class_names_and_their_offline_fallback(results, monkeypatch):
         "could not load ImageNet names (OSError); showing class indices"
     with pytest.raises(ValueError, match='class_names must be a list, a dict, a callable or "imagenet"'):
         CamGallery(folder, images=data.images, class_names="imagenett")
+
+
+def test_gallery_over_a_folder_reads_maps_lazily_and_pages_like_a_table(results, tmp_path):
+    from cam_widgets.audit.results import MapReader
+
+    model, data, labels, _ = results
+    folder = tmp_path / "batches"
+    explain_to_parquet(model, data.images, folder, labels=labels, map_size=(16, 16),
+                       batch_size=4)  # three files
+    settings = dict(images=data.images, per_page=4, columns=2, thumb_size=16,
+                    sort_by="score", descending=True)
+    lazy = CamGallery(folder, transport=RecordingTransport(), **settings)
+    eager = CamGallery(read_results(folder).to_table(), transport=RecordingTransport(),
+                       **settings)
+    assert isinstance(lazy.data.maps, MapReader)  # no map is in memory until shown
+    for page in (0, 2, 1):
+        lazy.page = eager.page = page
+        assert lazy.shown.tolist() == eager.shown.tolist()
+        np.testing.assert_array_equal(lazy.sheet, eager.sheet)
+    scores = read_results(folder).column("score").to_numpy()
+    assert lazy.rows.tolist() == np.argsort(-scores, kind="stable").tolist()
+    assert [lazy.data.ids[r] for r in lazy.shown] == lazy.shown.tolist()  # ids are indices
