@@ -20,6 +20,7 @@ from cam_widgets.viewer.panel import ControlPanel
 from cam_widgets.viewer.pictures import Pictures
 from cam_widgets.viewer.prefetch import Prefetcher, likely_next
 from cam_widgets.viewer.session import Session
+from cam_widgets.viewer.teaching import TeachingViews
 from cam_widgets.viewer.transport import CanvasTransport
 from cam_widgets.viewer.words import ClassNames, TopClasses, Words
 
@@ -46,6 +47,7 @@ class Parts:
     transport: CanvasTransport  # the only ipycanvas user (tests: `RecordingTransport`)
     drawing: RegionDrawing  # segmentation: a rectangle dragged on the image
     prefetcher: Prefetcher  # the pre-traced next likely actions (`prefetch`)
+    teaching: TeachingViews  # "all depths" toggle, "sanity check" button, their strips
 
 
 class Wiring:
@@ -70,11 +72,13 @@ class Wiring:
         self.panel = ControlPanel(viewer, kernel, self.facts, self.words)
         self.layout = Layout(transport, self.panel.box(self.top.box, self.drawing.box),
                              lambda: self.pictures.png())
+        self.teaching = TeachingViews(viewer, kernel, self.session, self.panel.paths)
+        self.layout.widget.children = (*self.layout.widget.children, self.teaching.box)
         self.pictures = Pictures(
             self.layout, self.painter,
             lambda: self.session.bar_colours if self.session.shown is not None else None,
             lambda: self.words.figure_captions(self.session.shown, self.error_text),
-            self.session.scheduler.flush)
+            self._settle, self.teaching.pictures)
         p, lay = self.panel, self.layout
         self.parts = Parts(
             controls=p.controls, method_options=p.method_options, follow=p.follow,
@@ -82,7 +86,7 @@ class Wiring:
             all_layers=p.all_layers_box, class_label=lay.class_label, caption=lay.caption,
             status=lay.status, error_box=lay.error_box, download=lay.download, layout=lay,
             canvases=transport.canvases, transport=transport, drawing=self.drawing,
-            prefetcher=self.prefetcher)
+            prefetcher=self.prefetcher, teaching=self.teaching)
         self._adjusting = False
         self._pretraced = False
         transport.on_client_ready(transport.redraw)
@@ -163,6 +167,7 @@ class Wiring:
         self._words(e)
         self.pictures.show_colour_bar()
         self.pictures.schedule()
+        self.teaching.map_shown()
         if e.source != "cached" and not self._pretraced:
             self._pretraced = True  # once per show(): later pre-traces would queue
             self._pretrace(e)        # in front of the user's own next actions
@@ -216,6 +221,11 @@ class Wiring:
     def _shown_size(self) -> tuple[int, int] | None:
         image = self.session.shown_image
         return None if image is None else image.shape[:2]
+
+    def _settle(self) -> None:
+        """The map, then the teaching strips that follow it, up to date."""
+        self.session.scheduler.flush()
+        self.teaching.flush()
 
     def flush(self) -> None:
         """Every pending change applied and drawn, the saved picture refreshed."""

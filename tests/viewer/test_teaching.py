@@ -1,0 +1,74 @@
+"""The viewer's teaching views on the shipped shapes model: the map at every depth (one
+pass, click to select a layer, in the snapshot) and the sanity-check strip."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cam_widgets import CamViewer, explain
+from cam_widgets.datasets import CLASS_NAMES, make_shapes, shapes_model
+from cam_widgets.viewer.transport import RecordingTransport
+
+
+class Recorded(CamViewer):
+    transport_class = RecordingTransport
+
+
+@pytest.fixture(scope="module")
+def viewer():
+    model, data = shapes_model(), make_shapes(2, seed=3)
+    shown = Recorded(model, class_names=CLASS_NAMES)
+    shown.show(data.images)
+    return shown, model, data
+
+
+def test_all_depths_is_one_pass_over_the_layer_menu_and_joins_the_snapshot(viewer):
+    shown, model, data = viewer
+    plain = shown.snapshot()
+    shown.depths = True
+    shown.flush()
+    _, paths, maps = shown.parts.teaching.depths
+    assert paths == ["conv1", "pool1", "conv2_relu", "pool2", "conv3_relu", "last_conv"]
+    want = explain(model, data.images[:1], layer=paths, target=shown.target)
+    np.testing.assert_allclose(maps, want.maps[0], atol=1e-5)
+    assert len(shown.parts.teaching.depth_box.children) == 6
+    assert shown.snapshot().shape[0] > plain.shape[0] + 112  # the strip is under the view
+    shown.depths = False
+    assert shown.snapshot().shape == plain.shape
+    assert shown.parts.teaching.depth_box.children == ()
+
+
+def test_clicking_a_depth_selects_its_layer(viewer):
+    shown = viewer[0]
+    shown.depths = True
+    shown.flush()
+    box = shown.parts.teaching.depth_box.children[2]
+    box.children[1].click()
+    shown.flush()
+    assert shown.layer == "conv2_relu"
+    shown.layer, shown.depths = "last_conv", False
+    shown.flush()
+
+
+def test_the_sanity_check_strip_follows_the_shown_class(viewer):
+    shown, model, data = viewer
+    shown.sanity_check()
+    key, check = shown.parts.teaching.sanity
+    assert check.layers[0] == "predictions" and check.maps.shape[:2] == (9, 1)
+    assert len(shown.parts.teaching.sanity_box.children) == 9
+    captions = shown.parts.teaching.sanity_box.children[1].children[1].value
+    assert "+predictions" in captions and "rank corr" in captions
+    shown.target = (shown.target + 1) % 4
+    shown.flush()
+    assert shown.parts.teaching.sanity is None  # stale: cleared, the button runs it again
+    assert shown.parts.teaching.sanity_box.children == ()
+
+
+def test_all_depths_of_a_method_without_layer_says_why(viewer):
+    shown = viewer[0]
+    shown.method = "saliency"
+    shown.depths = True
+    shown.flush()
+    assert "saliency reads no layer" in shown.parts.teaching.note.value
+    shown.depths, shown.method = False, "gradcam"
+    shown.flush()
