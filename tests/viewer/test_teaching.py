@@ -72,3 +72,38 @@ def test_all_depths_of_a_method_without_layer_says_why(viewer):
     assert "saliency reads no layer" in shown.parts.teaching.note.value
     shown.depths, shown.method = False, "gradcam"
     shown.flush()
+
+
+def test_a_pair_shows_both_inputs_rows_for_the_same_score():
+    import keras
+    keras.utils.set_random_seed(3)
+    enc_in = keras.Input((12, 12, 3))
+    features = keras.layers.Conv2D(4, 3, activation="relu", name="feat")(enc_in)
+    encoder = keras.Model(enc_in, keras.layers.GlobalAveragePooling2D()(features),
+                          name="encoder")
+    left, right = keras.Input((12, 12, 3), name="left"), keras.Input((12, 12, 3), name="right")
+    similarity = keras.layers.Dot(axes=1, normalize=True)([encoder(left), encoder(right)])
+    siamese = keras.Model([left, right], similarity, name="siamese")
+    rng = np.random.default_rng(6)
+    a, b = rng.random((1, 12, 12, 3)), rng.random((1, 12, 12, 3))
+
+    def score(outputs):
+        return outputs[:, 0]
+
+    shown = Recorded(siamese, target=score)
+    shown.show([a, b])
+    assert shown.error is None, shown.error
+    rows = shown.parts.other_inputs.rows
+    assert list(rows) == [1]  # the panels show input 0, the row input 1
+    want = explain(siamese, [a.astype(np.float32), b.astype(np.float32)], target=score,
+                   input_index=1)
+    image, heat, overlay, colours = rows[1]
+    assert image.shape[:2] == heat.shape[:2] == (12, 12)
+    np.testing.assert_array_equal(image[..., :3], (b[0] * 255).round().astype(np.uint8))
+    np.testing.assert_allclose(colours.high, want.maps[0].max(), atol=1e-5)
+    assert "input 1: right" in shown.parts.other_inputs.box.children[0].value
+    single = shown.snapshot()
+    shown.input_index = 1
+    shown.flush()
+    assert list(shown.parts.other_inputs.rows) == [0]
+    assert single.shape[0] > 2 * 192  # both rows are in the snapshot
