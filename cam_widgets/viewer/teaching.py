@@ -50,6 +50,11 @@ class TeachingViews:
         self._wanted: list[str] = []
         self.scheduler = LatestWins(self._prepare, self._finish, self._busy)
 
+    @property
+    def paths(self) -> list[str]:
+        """The layers of the depth strip shown (the layer menu when it was computed)."""
+        return [] if self.depths is None else list(self.depths[1])
+
     # ------------------------------------------------------------------ requests
     def request(self, view: str) -> None:
         """Compute `view` ("depths" or "sanity") for the current settings."""
