@@ -36,11 +36,11 @@ def heat(cell: CellMap, colormap: str, scale: str) -> np.ndarray:
 
 def best(numbers: Mapping[str, CellNumbers]) -> dict[str, set[str]]:
     """For each column, the methods holding its best value (ties all marked; a column
-    with fewer than two values marks none)."""
+    with fewer than two values, or all of them equal, marks none)."""
     marks: dict[str, set[str]] = {}
     for key, _, higher in COLUMNS:
         values = {m: getattr(n, key) for m, n in numbers.items() if getattr(n, key) is not None}
-        if len(values) < 2:
+        if len(values) < 2 or len(set(values.values())) == 1:
             marks[key] = set()
             continue
         top = (max if higher else min)(values.values())

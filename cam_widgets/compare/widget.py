@@ -39,6 +39,7 @@ _CSS = """<style>
 .cam-compare .widget-html-content { white-space: normal; overflow-wrap: anywhere;
   color: var(--jp-content-font-color1, inherit); line-height: 1.3; }
 .cam-compare .widget-label { color: var(--jp-widgets-color, inherit); }
+.cam-compare-cell > .jupyter-widgets { margin-left: 0; margin-right: 0; max-width: 100%; }
 </style>"""
 
 
@@ -273,6 +274,8 @@ class CamCompare(HasTraits):
         cells = [widgets.VBox([self._captions[m], self.transports[m].canvases["overlay"],
                                self._bars[m]], layout=widgets.Layout(min_width="0"))
                  for m in self.methods]
+        for cell in cells:
+            cell.add_class("cam-compare-cell")
         self.cells = widgets.GridBox(cells, layout=widgets.Layout(
             grid_template_columns=f"repeat({self.columns}, minmax(0, 1fr))",
             grid_gap="6px", width="100%"))
