@@ -125,11 +125,16 @@ def test_similarities_match_references():
 
 
 def test_shapes_model_gradcam_and_saliency_forget_guided_backprop_does_not():
-    """Adebayo et al.'s finding on the shipped model: with the head randomised the signed
-    maps of Grad-CAM and saliency no longer correlate, guided backprop's barely change."""
+    """Adebayo et al.'s finding on the shipped model: once the head and the last conv
+    block are random, the signed maps of Grad-CAM and saliency no longer correlate with
+    the originals, guided backprop's barely change (medians over 16 images; measured
+    on TensorFlow, JAX and torch: Grad-CAM -0.09/0.08/0.06, saliency 0.06/-0.09/0.07,
+    guided backprop 0.80/0.80/0.81; guided backprop's SSIM 0.92/0.92/0.93)."""
     model, data = shapes_model(), make_shapes(16, seed=7)
-    median = {method: np.median(sanity_check(model, data.images, method=method,
-                                             layers=1).spearman[0])
+    checks = {method: sanity_check(model, data.images, method=method, layers=3)
               for method in ("gradcam", "saliency", "guided_backprop")}
+    assert checks["gradcam"].layers == ("predictions", "conv4_bn", "conv4")
+    median = {m: float(np.median(c.spearman[2])) for m, c in checks.items()}
     assert abs(median["gradcam"]) < 0.2 and abs(median["saliency"]) < 0.2, median
-    assert median["guided_backprop"] > 0.8, median
+    assert median["guided_backprop"] > 0.7, median
+    assert np.median(checks["guided_backprop"].ssim[2]) > 0.85
