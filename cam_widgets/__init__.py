@@ -13,6 +13,7 @@ from cam_widgets._version import installed_version as _installed_version
 
 if TYPE_CHECKING:
     from cam_widgets.audit import explain_to_parquet, read_results
+    from cam_widgets.compare import CamCompare
     from cam_widgets.gallery import CamGallery
     from cam_widgets.kernel import (
         ExplainResult, LayerInfo, SegmentationTarget, explain, explain_dataset, list_layers)
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from cam_widgets.viewer import CamViewer
 
 _HOMES = {
+    "CamCompare": "cam_widgets.compare",
     "CamGallery": "cam_widgets.gallery",
     "CamViewer": "cam_widgets.viewer",
     "ExplainResult": "cam_widgets.kernel",

@@ -25,6 +25,13 @@ from cam_widgets.kernel import explain
 from cam_widgets.kernel.compiled import forward_function
 from cam_widgets.kernel.targets import class_probabilities, sigmoid_head
 from cam_widgets.kernel.graph import leaf_calls
+from cam_widgets.sanity import SanityCheck, randomisable_layers, sanity_check
+
+__all__ = [
+    "Curves", "RoadCurves", "SanityCheck", "deletion_insertion", "energy_in_box",
+    "energy_in_mask", "pointing_game", "pointing_game_in_mask", "randomisation_check",
+    "rank_correlation", "road", "sanity_check",
+]
 
 
 def _check_maps_boxes(maps: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -265,57 +272,17 @@ def rank_correlation(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     return (a * b).sum(1) / np.sqrt((a * a).sum(1) * (b * b).sum(1))
 
 
-@dataclass(frozen=True)
-class SanityCheck:
-    """Maps of a model and of a copy whose top layers were re-initialised."""
-
-    layers_reset: tuple[str, ...]  # paths re-initialised in the copy, output first
-    original: np.ndarray  # (B, H, W)
-    randomised: np.ndarray  # (B, H, W)
-
-    @property
-    def rank_correlation(self) -> np.ndarray:
-        """(B,) Spearman correlation: near 1 means the method ignored the weights."""
-        return rank_correlation(self.original, self.randomised)
-
-
-def _reinitialise(layer: keras.layers.Layer, seed: int) -> None:
-    """Fresh values for the weights that have an initializer (kernel, bias, ...)."""
-    for variable in layer.trainable_weights:
-        name = variable.path.rsplit("/", 1)[-1]
-        initializer = getattr(layer, f"{name}_initializer", None)
-        if initializer is None:
-            continue
-        config = initializer.get_config()
-        if "seed" in config:
-            config["seed"] = seed
-        fresh = type(initializer).from_config(config)
-        variable.assign(fresh(variable.shape, variable.dtype))
-
-
 def randomisation_check(
     model: keras.Model, images: Any, top_layers: int = 1, method: str = "gradcam",
     seed: int = 0, **explain_kwargs: Any,
 ) -> SanityCheck:
-    """Adebayo et al.'s model-randomisation test on a copy of `model` (never the model).
-
-    The last `top_layers` layers with weights (counting back from the output) of a copy
-    get fresh values from their own initializers; the class of each image is fixed from
-    the original model, so both maps explain the same class.
-    """
-    original = explain(model, images, method=method, **explain_kwargs)
-    copy = keras.models.clone_model(model)
-    copy.set_weights(model.get_weights())
-    weighted = [call for call in leaf_calls(copy) if call.layer.trainable_weights]
+    """The last `top_layers` weighted layers of a copy of `model` randomised at once: the
+    last step of `sanity_check(model, images, layers=top_layers, cascade=True)`, whose
+    result it returns (`layers_reset`, `original`, `randomised`, `rank_correlation`)."""
+    weighted = randomisable_layers(model)
     if not 1 <= top_layers <= len(weighted):
         raise ValueError(
             f"top_layers must be between 1 and {len(weighted)} (the layers with weights); "
-            f"got {top_layers}."
-        )
-    reset = weighted[::-1][:top_layers]
-    for offset, call in enumerate(reset):
-        _reinitialise(call.layer, seed + offset)
-    target = explain_kwargs.get("target")
-    kwargs = {**explain_kwargs, "target": target if callable(target) else original.targets}
-    randomised = explain(copy, images, method=method, **kwargs)
-    return SanityCheck(tuple(call.path for call in reset), original.maps, randomised.maps)
+            f"got {top_layers}.")
+    return sanity_check(model, images, method=method, layers=top_layers, seed=seed,
+                        **explain_kwargs)

@@ -16,7 +16,8 @@ def fingerprint(model: keras.Model, probe_images) -> tuple[str, str, bytes]:
         digest.update(np.ascontiguousarray(weight).tobytes())
     config = json.dumps(model.get_config(), sort_keys=True, default=str)
     outputs = keras.tree.flatten(model(probe_images, training=False))
-    return digest.hexdigest(), config, b"".join(np.asarray(o).tobytes() for o in outputs)
+    return digest.hexdigest(), config, b"".join(
+        keras.ops.convert_to_numpy(o).tobytes() for o in outputs)
 
 
 def mean_model() -> keras.Model:

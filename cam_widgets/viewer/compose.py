@@ -35,6 +35,8 @@ __all__ = [
     "palette",
     "colour_bar",
     "figure",
+    "text_block",
+    "enlarge",
     "format_value",
     "blend_overlay",
     "outline",
@@ -155,6 +157,17 @@ def colour_bar(colours: ColourScale, width: int, font_size: int = 11) -> np.ndar
 
 def _enlarge(panel: np.ndarray, factor: int) -> np.ndarray:
     return np.repeat(np.repeat(panel, factor, axis=0), factor, axis=1) if factor > 1 else panel
+
+
+def text_block(lines: list[str], width: int, font_size: int = 13) -> np.ndarray:
+    """Lines of text on white, `width` pixels wide (cut with an ellipsis if too long),
+    opaque RGBA uint8: the captions of the figure and of other views' pictures."""
+    return _write(lines, width, font_size)
+
+
+def enlarge(panel: np.ndarray, factor: int) -> np.ndarray:
+    """`panel` enlarged by a whole `factor` (nearest), as the figure shows small images."""
+    return _enlarge(panel, factor)
 
 
 def _write(lines: list[str], width: int, font_size: int) -> np.ndarray:

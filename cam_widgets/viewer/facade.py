@@ -43,6 +43,7 @@ def load_kernel() -> SimpleNamespace:
     from cam_widgets.kernel.methods import get_method, method_names
     from cam_widgets.kernel.segmentation import is_dense_output
     from cam_widgets.kernel.targets import looks_like_probabilities
+    from cam_widgets.metrics import sanity_check
 
     return SimpleNamespace(explain=explain, list_layers=list_layers, main_layers=main_layers,
                            method_names=method_names, get_method=get_method,
@@ -50,7 +51,8 @@ def load_kernel() -> SimpleNamespace:
                            is_dense_output=is_dense_output,
                            SegmentationTarget=SegmentationTarget,
                            looks_like_probabilities=looks_like_probabilities,
-                           quick_first_call=quick_first_call)
+                           quick_first_call=quick_first_call,
+                           sanity_check=sanity_check)
 
 
 class CamViewer(HasTraits):
@@ -92,6 +94,7 @@ class CamViewer(HasTraits):
     input_index = Int(0)
     options = Dict()  # the method's declared options (`cam_widgets.methods()`), not defaults
     region = AnyTrait(None, allow_none=True)  # segmentation: (x0, y0, x1, y1) in shown pixels
+    depths = Bool(False)  # the "all depths" strip: the map at every layer of the menu
 
     def __init__(
         self,
@@ -121,6 +124,8 @@ class CamViewer(HasTraits):
         self._wiring = Wiring(self, self._kernel, self.class_names, self.transport_class(),
                               int(cache_size), prefetch)
         self.observe(self._on_setting, names=list(EFFECTS))
+        self.observe(lambda change: self._wiring.teaching.depths_changed(change["new"]),
+                     names=["depths"])
 
     # ------------------------------------------------------------------ validation
     @validate("method", "colormap", "options", "region", "scale", "opacity", "target")
@@ -148,6 +153,12 @@ class CamViewer(HasTraits):
     def settings(self) -> Settings:
         """The current settings as one frozen value."""
         return Settings.of(self)
+
+    def sanity_check(self) -> None:
+        """Run the sanity check on the shown image, method and class (the button does):
+        its strip shows the maps as the layers are randomised from the top."""
+        self._wiring.teaching.request("sanity")
+        self.flush()
 
     def show(self, images: Any) -> Any:
         """Explain one image, a batch (B, H, W, C) or a list of images; returns the widget.
@@ -177,7 +188,8 @@ class CamViewer(HasTraits):
 
     def snapshot(self) -> np.ndarray:
         """The current view as one captioned figure, uint8 RGBA: the caption lines, image |
-        heatmap | overlay, and the colour bar (what saved notebooks and `save` show)."""
+        heatmap | overlay, and the colour bar (what saved notebooks and `save` show), then
+        the "all depths" and sanity-check strips when they are shown."""
         self.flush()
         return self._wiring.pictures.figure()
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import numpy as np
 
 from cam_widgets import render
-from cam_widgets.viewer import compose
+from cam_widgets.viewer import compose, strips
 from cam_widgets.viewer.layout import Layout
 from cam_widgets.viewer.painter import Painter
 
@@ -25,8 +25,10 @@ class Pictures:
 
     def __init__(self, layout: Layout, painter: Painter,
                  colours: Callable[[], compose.ColourScale | None],
-                 captions: Callable[[], list[str]], settle: Callable[[], None]) -> None:
+                 captions: Callable[[], list[str]], settle: Callable[[], None],
+                 extras: Callable[[int], list[np.ndarray]] = lambda width: []) -> None:
         self.layout, self.painter = layout, painter
+        self._extras = extras  # (width) -> the strips shown under the panels
         self._colours, self._captions, self._settle = colours, captions, settle
         self._timer: asyncio.TimerHandle | None = None
 
@@ -45,8 +47,11 @@ class Pictures:
         frame = self.painter.frame
         if frame is None:
             raise RuntimeError("nothing is drawn yet: call show(image) first")
-        return compose.figure(frame.image, frame.heat, frame.overlay, self._captions(),
-                              self._colours())
+        picture = compose.figure(frame.image, frame.heat, frame.overlay, self._captions(),
+                                 self._colours())
+        for extra in self._extras(picture.shape[1]):
+            picture = strips.below(picture, extra)
+        return picture
 
     def png(self) -> bytes | None:
         """The current figure as a PNG (None before the first picture)."""

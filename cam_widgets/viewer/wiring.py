@@ -15,11 +15,13 @@ from cam_widgets.viewer.explainer import Explanation
 from cam_widgets.viewer.layout import Layout
 from cam_widgets.viewer.method_options import MethodOptions
 from cam_widgets.viewer.model_facts import ModelFacts
+from cam_widgets.viewer.pair_rows import OtherInputs
 from cam_widgets.viewer.painter import Painter
 from cam_widgets.viewer.panel import ControlPanel
 from cam_widgets.viewer.pictures import Pictures
 from cam_widgets.viewer.prefetch import Prefetcher, likely_next
 from cam_widgets.viewer.session import Session
+from cam_widgets.viewer.teaching import TeachingViews
 from cam_widgets.viewer.transport import CanvasTransport
 from cam_widgets.class_names import ClassNames
 from cam_widgets.viewer.words import TopClasses, Words
@@ -47,6 +49,8 @@ class Parts:
     transport: CanvasTransport  # the only ipycanvas user (tests: `RecordingTransport`)
     drawing: RegionDrawing  # segmentation: a rectangle dragged on the image
     prefetcher: Prefetcher  # the pre-traced next likely actions (`prefetch`)
+    teaching: TeachingViews  # "all depths" toggle, "sanity check" button, their strips
+    other_inputs: OtherInputs  # a pair's other input(s): their rows under the panels
 
 
 class Wiring:
@@ -71,11 +75,18 @@ class Wiring:
         self.panel = ControlPanel(viewer, kernel, self.facts, self.words)
         self.layout = Layout(transport, self.panel.box(self.top.box, self.drawing.box),
                              lambda: self.pictures.png())
+        self.teaching = TeachingViews(viewer, kernel, self.session, self.panel.paths)
+        self.others = OtherInputs(viewer, kernel, self.session,
+                                  [name for name, _, _ in self.facts.inputs],
+                                  lambda: self.layout.panel_px)
+        self.layout.widget.children = (*self.layout.widget.children, self.others.box,
+                                       self.teaching.box)
         self.pictures = Pictures(
             self.layout, self.painter,
             lambda: self.session.bar_colours if self.session.shown is not None else None,
             lambda: self.words.figure_captions(self.session.shown, self.error_text),
-            self.session.scheduler.flush)
+            self._settle,
+            lambda width: self.others.pictures(width) + self.teaching.pictures(width))
         p, lay = self.panel, self.layout
         self.parts = Parts(
             controls=p.controls, method_options=p.method_options, follow=p.follow,
@@ -83,7 +94,7 @@ class Wiring:
             all_layers=p.all_layers_box, class_label=lay.class_label, caption=lay.caption,
             status=lay.status, error_box=lay.error_box, download=lay.download, layout=lay,
             canvases=transport.canvases, transport=transport, drawing=self.drawing,
-            prefetcher=self.prefetcher)
+            prefetcher=self.prefetcher, teaching=self.teaching, other_inputs=self.others)
         self._adjusting = False
         self._pretraced = False
         transport.on_client_ready(transport.redraw)
@@ -164,6 +175,8 @@ class Wiring:
         self._words(e)
         self.pictures.show_colour_bar()
         self.pictures.schedule()
+        self.others.map_shown()
+        self.teaching.map_shown()
         if e.source != "cached" and not self._pretraced:
             self._pretraced = True  # once per show(): later pre-traces would queue
             self._pretrace(e)        # in front of the user's own next actions
@@ -218,6 +231,12 @@ class Wiring:
     def _shown_size(self) -> tuple[int, int] | None:
         image = self.session.shown_image
         return None if image is None else image.shape[:2]
+
+    def _settle(self) -> None:
+        """The map, then the teaching strips that follow it, up to date."""
+        self.session.scheduler.flush()
+        self.others.flush()
+        self.teaching.flush()
 
     def flush(self) -> None:
         """Every pending change applied and drawn, the saved picture refreshed."""

@@ -94,6 +94,7 @@ class Owner(HasTraits):
     input_index = Int(0)
     options = Dict()
     region = AnyTrait(None, allow_none=True)
+    depths = Bool(False)
 
     model = SimpleNamespace(inputs=[SimpleNamespace(name="pixels", shape=(None, 8, 8, 3))])
 

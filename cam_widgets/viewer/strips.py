@@ -1,0 +1,53 @@
+"""Strips of small captioned overlays, as pure arrays (numpy and Pillow, on `compose`):
+the map at every depth of the layer menu, and the sanity check's maps from the original
+model to the fully random one. What the page shows and what `snapshot()` appends."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from PIL import Image
+
+from cam_widgets.viewer import compose
+
+CELL = 112  # pixels of one small overlay's side in the snapshot
+GAP = 4
+
+
+def small_overlay(image: np.ndarray, values: np.ndarray, colormap: str, opacity: float,
+                  side: int = CELL) -> np.ndarray:
+    """The map (h, w) in [0, 1] over the image (RGBA), each stretched to its own range,
+    resized to `side` x `side` (the map bilinear, the picture nearest)."""
+    height, width = image.shape[:2]
+    values = np.asarray(Image.fromarray(np.asarray(values, np.float32)).resize(
+        (width, height), Image.BILINEAR))
+    scale = compose.colour_scale(values, False, colormap, "map")
+    overlay = compose.blend_overlay(image, compose.heatmap(values, scale), opacity)
+    return np.asarray(Image.fromarray(overlay).resize((side, side), Image.NEAREST))
+
+
+def strip(cells: Sequence[np.ndarray], captions: Sequence[Sequence[str]], width: int,
+          title: str) -> np.ndarray:
+    """Cells (equal squares) each over its caption lines, wrapped into rows that fit in
+    `width` pixels, under a `title` line: opaque RGBA."""
+    side = cells[0].shape[1]
+    blocks = [np.concatenate([cell, compose.text_block(list(lines), side, font_size=11)])
+              for cell, lines in zip(cells, captions)]
+    tall = max(b.shape[0] for b in blocks)
+    per_row = max(1, (width + GAP) // (side + GAP))
+    rows = []
+    for start in range(0, len(blocks), per_row):
+        row = [np.pad(b, ((0, tall - b.shape[0]), (0, GAP), (0, 0)), constant_values=255)
+               for b in blocks[start:start + per_row]]
+        line = np.concatenate(row, axis=1)
+        rows.append(np.pad(line, ((0, GAP), (0, max(0, width - line.shape[1])), (0, 0)),
+                           constant_values=255)[:, :width])
+    return np.concatenate([compose.text_block([title], width)] + rows, axis=0)
+
+
+def below(figure: np.ndarray, extra: np.ndarray) -> np.ndarray:
+    """`extra` under `figure`, both padded with white to the wider one's width."""
+    width = max(figure.shape[1], extra.shape[1])
+    pad = [np.pad(a, ((0, 0), (0, width - a.shape[1]), (0, 0)), constant_values=255)
+           for a in (figure, extra)]
+    return np.concatenate(pad, axis=0)

@@ -1,0 +1,102 @@
+"""CamCompare headless, through RecordingTransport, on the shipped shapes model."""
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+
+from cam_widgets import CamCompare, explain
+from cam_widgets.datasets import CLASS_NAMES, make_shapes, shapes_model
+from cam_widgets.metrics import deletion_insertion
+from cam_widgets.viewer.transport import RecordingTransport
+
+METHODS = ("occlusion", "saliency", "gradcam", "gradcam++")
+
+
+class Recorded(CamCompare):
+    transport_class = RecordingTransport
+
+
+@pytest.fixture(scope="module")
+def shown():
+    model, data = shapes_model(), make_shapes(2, seed=3)
+    compare = Recorded(model, methods=METHODS, class_names=CLASS_NAMES, boxes=data.boxes[:1])
+    compare.show(data.images[0])
+    return compare, model, data
+
+
+def heat_times(compare, method):
+    return [sent.time for sent in compare.transports[method].log if sent.heatmap]
+
+
+def test_every_cell_has_its_map_and_numbers_the_cheap_ones_first(shown):
+    compare, model, data = shown
+    reference = explain(model, data.images[:1], method="gradcam")
+    np.testing.assert_allclose(compare.maps["gradcam"].values, reference.maps[0], atol=1e-5)
+    curves = deletion_insertion(model, data.images[:1], reference.maps, reference.targets,
+                                steps=16)
+    assert compare.numbers["gradcam"].deletion == pytest.approx(curves.deletion_auc[0])
+    assert compare.numbers["gradcam"].insertion == pytest.approx(curves.insertion_auc[0])
+    assert compare.numbers["gradcam"].pointing is True
+    # drawn in cost order: the CAM family, then saliency, then occlusion
+    last = {m: heat_times(compare, m)[-1] for m in METHODS}
+    assert last["gradcam"] < last["gradcam++"] < last["saliency"] < last["occlusion"]
+
+
+def test_the_best_value_of_each_column_is_starred(shown):
+    compare = shown[0]
+    deletions = {m: n.deletion for m, n in compare.numbers.items()}
+    best = min(deletions, key=deletions.get)
+    assert f"del {deletions[best]:.3f}★" in compare._captions[best].value
+    worst = max(deletions, key=deletions.get)
+    assert f"del {deletions[worst]:.3f}<" in compare._captions[worst].value
+
+
+def test_opacity_sends_no_pixels_and_colormap_resends_heatmaps(shown):
+    compare = shown[0]
+    before = {m: len(t.log) for m, t in compare.transports.items()}
+    compare.opacity = 0.8
+    for method, transport in compare.transports.items():
+        new = transport.log[before[method]:]
+        assert len(new) == 1 and new[0].nbytes == 0 and new[0].opacity == 0.8
+    compare.colormap = "viridis"
+    assert all(t.log[-1].heatmap for t in compare.transports.values())
+    compare.colormap, compare.opacity = "auto", 0.5
+
+
+def test_snapshot_is_the_captioned_grid_and_the_saved_notebook_shows_it(shown, tmp_path):
+    compare = shown[0]
+    picture = compare.snapshot()
+    assert picture.dtype == np.uint8 and picture.shape[2] == 4
+    assert picture.shape[1] >= 3 * 160  # three columns of cells at least 160 px wide
+    compare.save(tmp_path / "grid.png")
+    assert (tmp_path / "grid.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "image/png" in compare.widget._repr_mimebundle_()
+
+
+def test_a_class_change_recomputes_every_cell_and_the_latest_wins(shown):
+    compare = shown[0]
+
+    async def change_twice():
+        compare.target = 1
+        compare.target = 2  # before the first class's cells are done
+        await compare.wait()
+
+    runs = compare.scheduler.runs
+    asyncio.run(change_twice())
+    assert {cell.target for cell in compare.maps.values()} == {2}
+    assert set(compare.numbers) == set(METHODS)
+    # class 1's jobs were dropped: at most the one in flight ran, then class 2's eight
+    assert compare.scheduler.runs - runs <= 2 * len(METHODS) + 1
+    assert "class triangle (chosen)" in compare.header.value
+    compare.target = None
+
+
+def test_bad_settings_are_refused_with_what_would_be_right():
+    model = shapes_model()
+    with pytest.raises(ValueError, match="unknown: \\['gradcan'\\]"):
+        CamCompare(model, methods=("gradcan",))
+    compare = CamCompare(model, methods=("gradcam",))
+    with pytest.raises(ValueError, match="class index 0..3"):
+        compare.target = 7
