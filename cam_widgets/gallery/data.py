@@ -86,31 +86,18 @@ def _image_getter(ids: list[Any], images: Any,
 def from_table(table: Any, images: Any = None,
                input_size: tuple[int, int] | None = None) -> GalleryData:
     """Rows written by `explain_to_parquet` (a pyarrow Table)."""
-    import pyarrow as pa
-
     from cam_widgets.audit import maps_of
 
     count = table.num_rows
     if count == 0:
         raise ValueError("The results table is empty: nothing to show.")
 
-    def column(name: str, kind: Any, missing: Any) -> np.ndarray:
-        """`name` as numpy, nulls (no label, no box given) replaced by `missing`."""
-        values = table.column(name).cast(kind).fill_null(missing)
-        return values.to_numpy(zero_copy_only=False)
-
     ids = table.column("id").to_pylist()
     layers = set(table.column("layer").to_pylist())
     methods = set(table.column("method").to_pylist())
     return GalleryData(
         ids=ids,
-        labels=column("label", pa.int64(), UNKNOWN),
-        targets=column("target", pa.int64(), UNKNOWN),
-        scores=column("score", pa.float32(), np.nan),
-        predicted=column("predicted", pa.int64(), UNKNOWN),
-        probability=column("probability", pa.float32(), np.nan),
-        pointing_game=column("pointing_game", pa.float32(), np.nan),
-        energy_in_box=column("energy_in_box", pa.float32(), np.nan),
+        **_numbers(table),
         maps=maps_of(table),
         method=", ".join(sorted(methods)),
         layer=", ".join(sorted(str(v) for v in layers if v is not None)) or None,
@@ -182,7 +169,6 @@ def from_results(results: Any, images: Any = None,
     """Rows of a results folder (`read_results`), read lazily: the small columns are read
     (projected, maps left out) for filtering and sorting; a map is read from its file when
     a thumbnail needs it (`audit.results.MapReader`)."""
-    import pyarrow as pa
     import pyarrow.compute as pc
 
     from cam_widgets.audit.results import MapReader
@@ -194,10 +180,6 @@ def from_results(results: Any, images: Any = None,
              "energy_in_box"]
     table = results.to_table(columns=names)
 
-    def column(name: str, kind: Any, missing: Any) -> np.ndarray:
-        values = table.column(name).cast(kind).fill_null(missing)
-        return values.to_numpy(zero_copy_only=False)
-
     def distinct(name: str) -> list[Any]:
         return pc.unique(results.column(name)).to_pylist()
 
@@ -205,15 +187,28 @@ def from_results(results: Any, images: Any = None,
     layers = [str(v) for v in distinct("layer") if v is not None]
     return GalleryData(
         ids=ids,
-        labels=column("label", pa.int64(), UNKNOWN),
-        targets=column("target", pa.int64(), UNKNOWN),
-        scores=column("score", pa.float32(), np.nan),
-        predicted=column("predicted", pa.int64(), UNKNOWN),
-        probability=column("probability", pa.float32(), np.nan),
-        pointing_game=column("pointing_game", pa.float32(), np.nan),
-        energy_in_box=column("energy_in_box", pa.float32(), np.nan),
+        **_numbers(table),
         maps=MapReader(results),
         method=", ".join(sorted(distinct("method"))),
         layer=", ".join(sorted(layers)) or None,
         image_of=_image_getter(ids, images, input_size),
     )
+
+
+def _numbers(table: Any) -> dict[str, np.ndarray]:
+    """The numeric columns of a results table (pyarrow) as numpy, nulls (no label, no box
+    given) replaced by their placeholder."""
+    import pyarrow as pa
+
+    wanted = {  # GalleryData field -> (results column, type, value where it is null)
+        "labels": ("label", pa.int64(), UNKNOWN),
+        "targets": ("target", pa.int64(), UNKNOWN),
+        "scores": ("score", pa.float32(), np.nan),
+        "predicted": ("predicted", pa.int64(), UNKNOWN),
+        "probability": ("probability", pa.float32(), np.nan),
+        "pointing_game": ("pointing_game", pa.float32(), np.nan),
+        "energy_in_box": ("energy_in_box", pa.float32(), np.nan),
+    }
+    return {field: table.column(name).cast(kind).fill_null(missing)
+            .to_numpy(zero_copy_only=False)
+            for field, (name, kind, missing) in wanted.items()}
