@@ -13,7 +13,7 @@ from cam_widgets import explain
 from cam_widgets.datasets import make_shapes, shapes_model
 from cam_widgets.metrics import sanity_check
 from cam_widgets.sanity import hog_similarity, pearson, randomisable_layers, spearman, ssim
-from tests.conftest import fingerprint
+from tests.helpers import fingerprint
 
 
 def tiny_model() -> keras.Model:
