@@ -30,6 +30,16 @@ def pytest_configure(config: pytest.Config) -> None:
             f"The backend suite runs on {', '.join(BACKENDS)}; Keras runs on {actual!r}.")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
+    """On TensorFlow this suite compares TensorFlow with itself (and checks the stored
+    fixtures): part of `make test`, left out of `make test-fast`."""
+    if keras.config.backend() == "tensorflow":
+        here = os.path.dirname(__file__)
+        for item in items:
+            if str(item.path).startswith(here):
+                item.add_marker(pytest.mark.slow)
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     return f"keras backend: {keras.config.backend()} (keras {keras.__version__})"
 
