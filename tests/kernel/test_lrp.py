@@ -224,16 +224,32 @@ def test_the_users_model_is_unchanged():
 
 
 @pytest.mark.zoo
-@pytest.mark.parametrize("name", ["vgg16", "resnet50", "mobilenetv2", "densenet121"])
+@pytest.mark.parametrize("name", ["vgg16", "resnet50", "densenet121"])
 def test_keras_applications_conserve_with_a_composite(name):
     # weights=None: zero biases, BatchNorm at its initial statistics (identity up to
-    # its epsilon) so the network is bias-free and the relevance sums to the logit.
+    # its epsilon) so the network is bias-free and the relevance sums to the logit
+    # (the logits are small: epsilon 1e-12 keeps the dense layers from absorbing any).
     model = zoo_model(name)
     size = model.input_shape[1]
     images = np.random.default_rng(5).random((2, size, size, 3), dtype=np.float32)
-    result = explain(model, images, method="lrp", composite="epsilon_plus", target=[1, 2])
+    result = explain(model, images, method="lrp", composite="epsilon_plus", epsilon=1e-12,
+                     target=[1, 2])
     assert result.raw.shape == images.shape and np.isfinite(result.raw).all()
     np.testing.assert_allclose(result.raw.sum(axis=(1, 2, 3)), result.scores, rtol=2e-3)
+
+
+@pytest.mark.zoo
+def test_mobilenetv2_relu6_and_depthwise_give_gradient_times_input():
+    # Untrained, its logits are ~1e-12, below the z+ rule's 1e-6 stabiliser; LRP-0 has
+    # none, and below the ReLU6 ceiling it is gradient x input.
+    model = zoo_model("mobilenetv2")
+    images = np.random.default_rng(5).random((1, 64, 64, 3), dtype=np.float32)
+    grads = explain(model, images, method="saliency", target=1).raw
+    result = explain(model, images, method="lrp", rule="zero", target=1)
+    expected = images * grads
+    np.testing.assert_allclose(result.raw, expected, rtol=1e-3, atol=1e-4 * np.abs(expected).max())
+    assert np.abs(expected).max() > 0
+    assert np.isfinite(explain(model, images, method="lrp", composite="epsilon_plus").raw).all()
 
 
 # zennit (PyTorch) as an independent reference on the same small CNN.
