@@ -66,13 +66,26 @@ class Settings:
 
 def stabilise(z, epsilon: float):
     """z + epsilon * sign(z), with sign 1 at 0 (zennit's `stabilize`)."""
-    sign = ops.sign(z) + ops.cast(z == 0, z.dtype)
-    return z + epsilon * sign
+    return ops.where(z >= 0, z + epsilon, z - epsilon)
 
 
 def _safe_ratio(y, z):
     zero = z == 0
     return ops.where(zero, ops.zeros_like(y), y / ops.where(zero, ops.ones_like(z), z))
+
+
+def _ratio(y, z, epsilon: float):
+    """y / stabilise(z, epsilon); 0 where z is 0 when epsilon is 0."""
+    return y / stabilise(z, epsilon) if epsilon > 0 else _safe_ratio(y, z)
+
+
+def plain_relu(layer) -> bool:
+    """A ReLU whose own gradient (1 where x > 0) already passes relevance unchanged:
+    no ceiling, no negative slope, threshold 0."""
+    if isinstance(layer, keras.layers.ReLU):
+        return (layer.max_value is None and float(layer.negative_slope) == 0.0
+                and float(layer.threshold) == 0.0)
+    return activation_name(layer) == "relu"
 
 
 def _linear_op(layer: keras.layers.Layer):
@@ -148,7 +161,9 @@ def rule_output(y, groups: list, linear, delta=None):
         z = sum(parts[1:], parts[0])
         if bias is not None:
             z = z + bias
-        ratio = ops.stop_gradient(scale * _safe_ratio(y, stabilise(z, epsilon)))
+        ratio = _ratio(y, z, epsilon)
+        ratio = ops.stop_gradient(ratio if isinstance(scale, float) and scale == 1.0
+                                  else scale * ratio)
         if delta is not None:
             moving = [coefficient * linear(ops.stop_gradient(inp) * delta, weight)
                       for coefficient, inp, weight in terms]
@@ -198,7 +213,7 @@ class LrpTrace:
             kernel, bias = fold(before, *_weights(before, x.dtype), layer)
             return self._relevant(before, x, delta, kernel, bias, ops.cast(outputs, x.dtype))
         if kind == "relu":
-            outputs = pass_relu(args[0], outputs)
+            outputs = outputs if plain_relu(layer) else pass_relu(args[0], outputs)
             self._keep(self._nonneg, outputs, outputs)
             return outputs
         first = args[0] if args else None
@@ -228,7 +243,8 @@ class LrpTrace:
         z = self._relevant(layer, x, delta, kernel, bias, y)
         name = activation_name(layer)
         if name in RELU_LIKE:
-            z = pass_relu(z, ops.cast(layer.activation(y), z.dtype))
+            activated = ops.cast(layer.activation(z), z.dtype)
+            z = activated if name == "relu" else pass_relu(z, activated)
             self._keep(self._nonneg, z, z)
         elif name != "linear" and not logits:  # a final softmax/sigmoid
             raise ValueError(_LOGITS)
@@ -241,7 +257,7 @@ class LrpTrace:
         if rule in ("zero", "epsilon") and not first:  # y is z'(x) itself: no second pass
             if rule == "zero":
                 return y
-            ratio = ops.stop_gradient(_safe_ratio(y, stabilise(y, s.epsilon)))
+            ratio = ops.stop_gradient(_ratio(y, y, s.epsilon))
             return ops.stop_gradient(y) + (y * ratio - ops.stop_gradient(y * ratio))
         low = high = None
         if rule == "box":
