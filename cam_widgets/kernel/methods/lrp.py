@@ -50,7 +50,7 @@ class LRP(Method):
     options = (
         Option("rule", "epsilon", str, "the rule of every Dense/Conv layer", choices=RULES),
         Option("composite", None, str, "a rule per layer kind (replaces `rule`)",
-               choices=tuple(COMPOSITES), none_ok=True),
+               choices=(None, *COMPOSITES), none_ok=True),
         Option("epsilon", 1e-6, float, "epsilon of the epsilon rule", low=0.0, high=1e6),
         Option("gamma", 0.25, float, "how much the gamma rule favours positive weights",
                low=0.0, high=1e6),
