@@ -7,7 +7,7 @@ guided gradients if asked, and stops a final softmax/sigmoid from squashing the 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +20,11 @@ from cam_widgets.kernel.activations import activation_name
 from cam_widgets.kernel.sublayers import SubCalls, SubLayerCall
 from cam_widgets.kernel.targets import pre_squash, squashes
 from cam_widgets.kernel.tokens import TokenGrid
+
+
+# Computes one leaf call in place of its layer: (call, args, kwargs, logits) -> outputs,
+# where `logits` asks for the value before a final softmax/sigmoid (a terminal squash).
+LeafRule = Callable[[LayerCall, tuple, dict, bool], Any]
 
 
 @dataclass
@@ -53,7 +58,7 @@ class Probe:
     def __init__(
         self, model: keras.Model, layers: Sequence[LayerCall] = (), *, guided: bool,
         logits: bool, grids: Sequence[TokenGrid | None] | None = None,
-        attention: Sequence[LayerCall] = (),
+        attention: Sequence[LayerCall] = (), leaf: LeafRule | None = None,
     ) -> None:
         # A weak reference: compiled functions hold probes, and caches keyed weakly by
         # the model must not keep it alive.
@@ -74,6 +79,8 @@ class Probe:
         self.guided = guided
         self.gates = GateMode()  # `with probe.gates.vanilla():` for plain gradients
         self.logits = logits
+        # computes leaf calls in place of the layers (LRP's rules); None: the layers run
+        self.leaf = leaf
 
     def __call__(
         self, inputs: Sequence, replacements: Sequence | None = None,
@@ -146,12 +153,14 @@ class Probe:
                 outputs = with_scores(
                     lambda *a, **k: call_layer(call.layer, a, k), args, kwargs)
             elif self.logits and call.terminal and squashes(call.layer):
-                outputs = pre_squash(call.layer, args)
+                outputs = (pre_squash(call.layer, args) if self.leaf is None
+                           else self.leaf(call, args, kwargs, True))
                 model_outputs[id(outputs)] = call_layer(call.layer, args, kwargs)
                 if activation_name(call.layer) == "sigmoid":
                     sigmoid_logits.add(id(outputs))
             else:
-                outputs = call_layer(call.layer, args, kwargs)
+                outputs = (call_layer(call.layer, args, kwargs) if self.leaf is None
+                           else self.leaf(call, args, kwargs, False))
                 if call.terminal and activation_name(call.layer) == "sigmoid":
                     sigmoid_outputs.add(id(outputs))
             if self.guided and guided_kind(call.layer) == "guided":

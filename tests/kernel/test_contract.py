@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from cam_widgets import explain, list_layers
 from cam_widgets.kernel.explain import compiled_functions
+from cam_widgets.kernel.lrp_plan import lrp_plan
 from cam_widgets.kernel.methods import get_method, method_names
 from tests.helpers import fingerprint
 from tests.kernel.zoo import HUB, MORE_ZOO, hub_model, zoo_model
@@ -21,6 +22,15 @@ from tests.kernel.vit_models import TinyViT, images as vit_images
 METHOD_OPTIONS = {"smoothgrad": {"n_samples": 2}, "scorecam": {"max_channels": 3},
                   "integrated_gradients": {"steps": 3}}
 NEEDS_ATTENTION = {"attention_rollout"}  # refused with a clear error by other models
+NEEDS_RULES = {"lrp"}  # refuses, by name, a model with a layer that has no LRP rule
+
+
+def has_lrp_rules(model) -> bool:
+    try:
+        lrp_plan(model)
+    except ValueError:
+        return False
+    return True
 
 
 def method_options(method: str, side: int) -> dict:
@@ -36,6 +46,11 @@ def check_contract(model, images, method, **kwargs):
     if method in NEEDS_ATTENTION and not any(
             isinstance(layer, keras.layers.MultiHeadAttention) for layer in model.layers):
         with pytest.raises(ValueError, match="no keras.layers.MultiHeadAttention"):
+            explain(model, images, method=method, **kwargs)
+        assert fingerprint(model, images) == before, "explain changed the model"
+        return None
+    if method in NEEDS_RULES and not has_lrp_rules(model):  # ViTs, swish, separable convs
+        with pytest.raises(ValueError, match="LRP cannot explain layer .* Layers with a rule"):
             explain(model, images, method=method, **kwargs)
         assert fingerprint(model, images) == before, "explain changed the model"
         return None

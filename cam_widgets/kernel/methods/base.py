@@ -230,6 +230,11 @@ class Method(abc.ABC):
         be the same on every Keras backend. None by default."""
         return {}
 
+    def check_model(self, model: Any, options: dict[str, Any]) -> None:
+        """Refuse, before any work, a model this method cannot explain with these
+        (checked) options: an error naming the layer and what would work. Nothing by
+        default."""
+
     @abc.abstractmethod
     def compute(self, run: Run) -> Attribution:
         """The attribution tensors of one batch, inside the compiled function."""
