@@ -13,7 +13,7 @@ import keras
 
 from cam_widgets import explain
 from cam_widgets.kernel.compiled import compiled_functions
-from tests.kernel.conftest import zoo_model
+from tests.kernel.zoo import zoo_model
 
 # The hand-set network: x = [3, 1] (a 1x2 image, one channel) -> Dense(2) + ReLU with
 # W1 = [[1, 1], [-1, 2]] -> Dense(1) with W2 = [-1, 2]; hidden z = [2, 5], logit 8.
