@@ -223,6 +223,7 @@ def test_the_users_model_is_unchanged():
         np.testing.assert_array_equal(old, new)
 
 
+@pytest.mark.slow
 @pytest.mark.zoo
 @pytest.mark.parametrize("name", ["vgg16", "resnet50", "densenet121"])
 def test_keras_applications_conserve_with_a_composite(name):
@@ -238,6 +239,7 @@ def test_keras_applications_conserve_with_a_composite(name):
     np.testing.assert_allclose(result.raw.sum(axis=(1, 2, 3)), result.scores, rtol=2e-3)
 
 
+@pytest.mark.slow
 @pytest.mark.zoo
 def test_mobilenetv2_relu6_and_depthwise_give_gradient_times_input():
     # Untrained, its logits are ~1e-12, below the z+ rule's 1e-6 stabiliser; LRP-0 has
