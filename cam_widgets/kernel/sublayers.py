@@ -22,6 +22,7 @@ from typing import Any
 import keras
 
 from cam_widgets.kernel import backends
+from cam_widgets.kernel.backends.shapes import PROBE_BATCH
 from cam_widgets.kernel.graph import LayerCall, call_layer, graph_of, leaf_calls, walk
 
 # An output hook: (sub-layer call, its output) -> the output the host goes on with.
@@ -184,8 +185,9 @@ class SubCalls:
                 ordinal = self.seen.get(path, 0)
                 self.seen[path] = ordinal + 1
                 flat = keras.tree.flatten(outputs)
-                # batch axis free, as in a symbolic trace (JAX, torch run one image)
-                shape = (None, *tuple(flat[0].shape)[1:]) if flat else ()
+                shape = tuple(flat[0].shape) if flat else ()
+                if shape and shape[0] == PROBE_BATCH:  # a JAX/torch shape run's batch
+                    shape = (None, *shape[1:])  # free, as in a symbolic trace
                 sub = SubLayerCall(path, layer, ordinal, call.inputs_used, shape, False, call)
                 return self.on_output(sub, outputs)
             return hook

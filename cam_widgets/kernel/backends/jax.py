@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import keras
 from jax.extend.core import Literal
 
-from cam_widgets.kernel.backends.shapes import sized
+from cam_widgets.kernel.backends.shapes import free_batch, sized
 
 from cam_widgets.kernel.probe import ProbeOutput
 
@@ -111,8 +111,7 @@ class JaxBackend:
 
     def output_shapes(self, fn, signature):
         shapes = [jax.ShapeDtypeStruct(sized(shape), dtype) for shape, dtype in signature]
-        return jax.tree_util.tree_map(lambda out: (None, *out.shape[1:]),
-                                      jax.eval_shape(fn, *shapes))
+        return jax.tree_util.tree_map(free_batch, jax.eval_shape(fn, *shapes))
 
 
 BACKEND = JaxBackend()

@@ -12,7 +12,7 @@ from typing import Any
 import keras
 import torch
 
-from cam_widgets.kernel.backends.shapes import sized
+from cam_widgets.kernel.backends.shapes import free_batch, sized
 
 
 @dataclass
@@ -80,7 +80,7 @@ class TorchBackend:
         zeros = [keras.ops.zeros(sized(shape), dtype) for shape, dtype in signature]
         with torch.no_grad():
             outputs = fn(*zeros)
-        return keras.tree.map_structure(lambda out: (None, *out.shape[1:]), outputs)
+        return keras.tree.map_structure(free_batch, outputs)
 
 
 BACKEND = TorchBackend()
