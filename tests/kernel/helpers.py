@@ -74,18 +74,20 @@ def split_relu(head_activation: str | None = None) -> keras.Model:
     return model
 
 
-def binary_sigmoid_model(images: np.ndarray) -> keras.Model:
+def binary_sigmoid_model(images: np.ndarray, attention: bool = True) -> keras.Model:
     """A one-unit sigmoid classifier small enough for every method: 8x8x3 -> 2x2/2 patch
-    conv (4 channels) -> 16 tokens -> one self-attention block with a residual -> mean
-    -> Dense(1, sigmoid). The head's bias is set so that the logits of `images` are
-    centred on 0 and spread about +-2 (some images are predicted 1, some 0)."""
+    conv (4 channels) -> 16 tokens -> one self-attention block with a residual (unless
+    `attention` is False: LRP has no rule for attention) -> mean -> Dense(1, sigmoid).
+    The head's bias is set so that the logits of `images` are centred on 0 and spread
+    about +-2 (some images are predicted 1, some 0)."""
     keras.utils.set_random_seed(18)
     inputs = keras.Input((8, 8, 3))
     patches = keras.layers.Conv2D(4, 2, strides=2, name="patch")(inputs)
     tokens = keras.layers.Reshape((16, 4), name="tokens")(patches)
-    attended = keras.layers.MultiHeadAttention(1, 4, name="mha")(tokens, tokens)
-    pooled = keras.layers.GlobalAveragePooling1D(name="pool")(
-        keras.layers.Add(name="residual")([tokens, attended]))
+    if attention:
+        attended = keras.layers.MultiHeadAttention(1, 4, name="mha")(tokens, tokens)
+        tokens = keras.layers.Add(name="residual")([tokens, attended])
+    pooled = keras.layers.GlobalAveragePooling1D(name="pool")(tokens)
     head = keras.layers.Dense(1, activation="sigmoid", name="head")
     model = keras.Model(inputs, head(pooled), name="binary_sigmoid")
     logits = keras.Model(inputs, pooled)(images).numpy() @ head.get_weights()[0]

@@ -26,6 +26,15 @@ def logits(binary):
     return binary_logits(binary, IMAGES)
 
 
+@pytest.fixture(scope="module")
+def binary_conv():
+    """The same head without attention, for methods with no rule for it (LRP)."""
+    return binary_sigmoid_model(IMAGES, attention=False)
+
+
+NO_ATTENTION = {"lrp"}  # methods that refuse attention layers by name
+
+
 def test_the_model_predicts_both_classes(binary, logits):
     probabilities = binary.predict(IMAGES, verbose=0)[:, 0]
     np.testing.assert_allclose(probabilities, 1 / (1 + np.exp(-logits)), rtol=1e-5)
@@ -34,7 +43,10 @@ def test_the_model_predicts_both_classes(binary, logits):
 
 @pytest.mark.parametrize("name", [method.name for method in cam_widgets.methods()])
 @pytest.mark.parametrize("target", [None, 0, 1])
-def test_every_method_explains_both_classes_of_a_sigmoid_head(binary, logits, name, target):
+def test_every_method_explains_both_classes_of_a_sigmoid_head(binary, binary_conv, logits,
+                                                              name, target):
+    if name in NO_ATTENTION:
+        binary, logits = binary_conv, binary_logits(binary_conv, IMAGES)
     res = explain(binary, IMAGES, method=name, target=target, **QUICK.get(name, {}))
     assert res.maps.shape[0] == 6 and np.isfinite(res.maps).all()
     assert res.maps.min() >= 0 and res.maps.max() <= 1
