@@ -63,6 +63,7 @@ def test_road_removes_most_and_least_relevant_pixels_by_rank():
     assert curves.morf_correct.shape == (1, 2)
 
 
+@pytest.mark.slow  # the shipped model, or PyTorch + zennit imported: make test runs it
 def test_gradcam_is_faithful_under_road_on_the_shipped_model():
     model, data = shapes_model(), make_shapes(8, seed=5)
     res = explain(model, data.images, method="gradcam")

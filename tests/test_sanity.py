@@ -124,6 +124,7 @@ def test_similarities_match_references():
     assert ssim(a, b)[0] > ssim(a, b)[2]  # a noisy copy is closer than a random map
 
 
+@pytest.mark.slow  # the shipped model, or PyTorch + zennit imported: make test runs it
 def test_shapes_model_gradcam_and_saliency_forget_guided_backprop_does_not():
     """Adebayo et al.'s finding on the shipped model: once the head and the last conv
     block are random, the signed maps of Grad-CAM and saliency no longer correlate with

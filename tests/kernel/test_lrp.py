@@ -289,6 +289,7 @@ def _zennit(monkeypatch) -> tuple:
     return composites, Gradient
 
 
+@pytest.mark.slow  # the shipped model, or PyTorch + zennit imported: make test runs it
 @pytest.mark.parametrize("composite, bounds", ZENNIT)
 def test_matches_zennit_on_the_same_cnn(composite, bounds, monkeypatch):
     torch = pytest.importorskip("torch", reason="torch is needed for the zennit reference")
