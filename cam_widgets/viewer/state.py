@@ -108,9 +108,6 @@ class ImageSet:
         max_display: int,
         input_sizes: Sequence[tuple[int | None, int | None]] | None = None,
     ) -> None:
-        # the kernel's image reader imports TensorFlow: loaded on use, so that this module
-        # does not (until the reader has a home of its own, issue 18 item 4)
-
         if n_inputs > 1:
             if not isinstance(images, (list, tuple)) or len(images) != n_inputs:
                 raise ValueError(

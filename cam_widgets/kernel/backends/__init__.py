@@ -5,7 +5,7 @@ computes with `keras.ops`; the few things that differ per backend live in one mo
 each behind the `Backend` interface: the gradient of a score with respect to given
 tensors, an identity with a custom gradient (guided ReLU), a loop over chunks of copies,
 compiling the explain function so that it reads the model's current variable values,
-and tracing a model once without data. Methods never ask which backend runs.
+and the output shapes of one run on placeholders. Methods never ask which backend runs.
 """
 from __future__ import annotations
 
