@@ -719,6 +719,25 @@ def test_the_transport_forwards_mouse_events_on_the_image(model, images, kernel,
     assert seen == [(3.0, 4.5)]
 
 
+def test_a_replaced_source_image_stays_open_for_the_browsers_queued_draws(monkeypatch):
+    """The browser decodes each image before drawing it, so a draw command can still be
+    queued when the next send replaces its image: closing that image at once made the page
+    throw "widget model not found". It is closed once `RETIRE_SECONDS` have passed."""
+    import cam_widgets.viewer.transport as transport_module
+    clock = [100.0]
+    monkeypatch.setattr(transport_module.time, "monotonic", lambda: clock[0])
+    transport = transport_module.CanvasTransport()
+    png = render.encode_png(np.zeros((2, 2, 4), np.uint8))
+    transport.send(png, png, 0.5)
+    first = dict(transport._sources)
+    transport.send(png, None, 0.5)  # a new image; the first one's draw may still be queued
+    assert first["image"].comm is not None and first["heatmap"].comm is not None
+    clock[0] += transport_module.RETIRE_SECONDS + 1
+    transport.send(None, png, 0.5)  # the next send closes what retired long enough ago
+    assert first["image"].comm is None and first["heatmap"].comm is not None  # still shown
+    assert transport._sources["image"].comm is not None
+
+
 def test_an_option_that_may_be_none_is_a_text_box(model, images, kernel, wire):
     viewer = CamViewer(model, prefetch=False)
     viewer.show(images[0])

@@ -2,7 +2,9 @@
 
 Three canvases (image | heatmap | overlay). The image and the heatmap reach the browser
 as RGBA PNGs that we encode (fast zlib level, lossless), each carried by a fresh
-`ipywidgets.Image` that the canvas draws with `draw_image`; the overlay is composed in
+`ipywidgets.Image` that the canvas draws with `draw_image`. The browser draws in its own
+time (it decodes each image first), so a replaced image is closed only `RETIRE_SECONDS`
+later: a draw command still queued there must find its image. The overlay is composed in
 the browser from the two other canvases (image, then heatmap at ``global_alpha =
 opacity``), so an opacity change sends two draw commands and no image data.
 
@@ -29,6 +31,8 @@ __all__ = ["PANELS", "MOUSE_EVENTS", "CanvasTransport", "RecordingTransport", "S
 PANELS = ("image", "heatmap", "overlay")
 MOUSE_EVENTS = ("down", "move", "up", "out")
 Rect = tuple[int, int, int, int, tuple[int, int, int, int]]  # x, y, width, height, RGBA
+#: how long a replaced source image stays open for the browser's queued draws
+RETIRE_SECONDS = 30.0
 
 
 class SavedCanvas(Canvas):
@@ -53,6 +57,7 @@ class CanvasTransport:
         # page: its model exists in every browser that shows the view, which is enough.
         self._switcher = Canvas(width=1, height=1)
         self._sources: dict[str, widgets.Image | None] = {"image": None, "heatmap": None}
+        self._retired: list[tuple[float, widgets.Image]] = []  # (when replaced, image)
         self._opacity = 0.5
         self._outline: list[Rect] = []
         self.bytes_sent = 0
@@ -134,8 +139,11 @@ class CanvasTransport:
         previous, self._sources[name] = self._sources[name], source
         self.bytes_sent += len(png)
         self.canvases[name].draw_image(source, 0, 0)
+        now = time.monotonic()
         if previous is not None:
-            previous.close()
+            self._retired.append((now, previous))
+        while self._retired and now - self._retired[0][0] > RETIRE_SECONDS:
+            self._retired.pop(0)[1].close()
 
     def _draw_overlay(self, opacity: float) -> None:
         self._opacity = float(opacity)
