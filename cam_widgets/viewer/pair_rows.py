@@ -1,7 +1,8 @@
 """Both inputs of a pair at once: for a model with several image inputs (a siamese
 pair), the rows image | heatmap | overlay of the inputs not on the panels, for the same
 score, each explained through its own branch (`input_index`), one kernel call per input
-on their own `LatestWins`. Drawn with `compose`; `pictures()` adds them to `snapshot()`."""
+on their own `LatestWins`. Drawn with `compose` from the maps kept here, so an opacity or
+colormap change repaints them without the kernel; `pictures()` adds them to `snapshot()`."""
 from __future__ import annotations
 
 import html
@@ -25,7 +26,9 @@ class OtherInputs:
         self.viewer, self.kernel, self.session = viewer, kernel, session
         self.names, self._panel_px = input_names, panel_px
         self.box = widgets.VBox()
-        self.rows: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, Any]] = {}
+        self._maps: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # input: (image, map)
+        self._signed = False
+        self._pictures: dict[int, list[widgets.Image]] = {}  # input: image, heatmap, overlay
         self._key: tuple | None = None
         self.scheduler = LatestWins(self._prepare, self._finish, lambda busy: None)
 
@@ -61,33 +64,47 @@ class OtherInputs:
         return (key, signed), job
 
     def _finish(self, token: Any, result: Any, error: BaseException | None) -> None:
-        key, signed = token
-        self._key = key
-        self.rows.clear()
+        self._key, self._signed = token
+        self._maps.clear()
         if error is not None:
+            self._pictures = {}
             self.box.children = [widgets.HTML(html.escape(
                 f"other inputs: {type(error).__name__}: {error}"))]
             return
-        v = self.viewer
         for j, (image, values) in result.items():
             values = render.resize(values, image.shape[:2])
-            values = values * 2.0 - 1.0 if signed else values
-            colours = compose.colour_scale(values, signed, v.colormap, "map")
-            heat = compose.heatmap(values, colours)
-            self.rows[j] = (image, heat, compose.blend_overlay(image, heat, v.opacity),
-                            colours)
-        self._draw()
+            self._maps[j] = (image, values * 2.0 - 1.0 if self._signed else values)
+        self.repaint()
 
-    def _draw(self) -> None:
+    @property
+    def rows(self) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, Any]]:
+        """Each other input's image, heatmap, overlay and colour scale, at the viewer's
+        current opacity and colormap."""
+        v, rows = self.viewer, {}
+        for j, (image, values) in self._maps.items():
+            colours = compose.colour_scale(values, self._signed, v.colormap, "map")
+            heat = compose.heatmap(values, colours)
+            rows[j] = (image, heat, compose.blend_overlay(image, heat, v.opacity), colours)
+        return rows
+
+    def repaint(self) -> None:
+        """Draw the rows again at the viewer's opacity and colormap (no kernel call)."""
+        if not self._maps:
+            return
+        rows = self.rows
+        if set(self._pictures) != set(rows):  # other inputs than last time: new rows
+            self._pictures = {j: [widgets.Image(format="png") for _ in range(3)] for j in rows}
+            children = []
+            for j, pictures in self._pictures.items():
+                children += [widgets.HTML(f"<b>input {j}: {html.escape(self.names[j])}</b>"),
+                             widgets.HBox(pictures,
+                                          layout=widgets.Layout(flex_flow="row wrap"))]
+            self.box.children = children
         width = f"{self._panel_px()}px"
-        children = []
-        for j, (image, heat, overlay, _) in self.rows.items():
-            pictures = [widgets.Image(value=render.encode_png(p), format="png",
-                                      layout=widgets.Layout(width=width, max_width="32%"))
-                        for p in (image, heat, overlay)]
-            children += [widgets.HTML(f"<b>input {j}: {html.escape(self.names[j])}</b>"),
-                         widgets.HBox(pictures, layout=widgets.Layout(flex_flow="row wrap"))]
-        self.box.children = children
+        for j, (image, heat, overlay, _) in rows.items():
+            for picture, pixels in zip(self._pictures[j], (image, heat, overlay)):
+                picture.value = render.encode_png(pixels)
+                picture.layout.width, picture.layout.max_width = width, "32%"
 
     def pictures(self, width: int) -> list[np.ndarray]:
         """Each other input's captioned row (for `snapshot()`)."""

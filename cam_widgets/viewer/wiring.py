@@ -126,9 +126,11 @@ class Wiring:
             self.session.scheduler.request()
         elif name == "opacity":
             self.painter.set_opacity(v.opacity)
+            self.others.repaint()
             self.pictures.schedule()
         else:
             self.session.repaint()
+            self.others.repaint()
             self.pictures.show_colour_bar()
             self.pictures.schedule()
 

@@ -2,11 +2,15 @@
 pass, click to select a layer, in the snapshot) and the sanity-check strip."""
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
+from PIL import Image
 
 from cam_widgets import CamViewer, explain
 from cam_widgets.datasets import CLASS_NAMES, make_shapes, shapes_model
+from cam_widgets.viewer import compose
 from cam_widgets.viewer.transport import RecordingTransport
 
 
@@ -102,6 +106,14 @@ def test_a_pair_shows_both_inputs_rows_for_the_same_score():
     np.testing.assert_array_equal(image[..., :3], (b[0] * 255).round().astype(np.uint8))
     np.testing.assert_allclose(colours.high, want.maps[0].max(), atol=1e-5)
     assert "input 1: right" in shown.parts.other_inputs.box.children[0].value
+    drawn = shown.parts.other_inputs.box.children[1].children[2]  # the overlay picture
+    before, runs = drawn.value, shown.parts.other_inputs.scheduler.runs
+    shown.opacity = 0.9  # the row's overlay follows the opacity without a kernel call
+    assert drawn.value != before and shown.parts.other_inputs.scheduler.runs == runs
+    _, _, repainted, _ = shown.parts.other_inputs.rows[1]
+    np.testing.assert_array_equal(
+        repainted, compose.blend_overlay(image, heat, 0.9))
+    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(drawn.value))), repainted)
     single = shown.snapshot()
     shown.input_index = 1
     shown.flush()
