@@ -23,9 +23,11 @@ chromium:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 # The whole suite on TensorFlow, then the backend suite on JAX and on torch: Keras fixes
-# its backend at import, so each backend runs in its own pytest process.
+# its backend at import, so each backend runs in its own pytest process. The TensorFlow
+# suite runs in TEST_WORKERS processes, each test file (and notebook) in one of them.
+TEST_WORKERS ?= 2
 test: $(STAMP) chromium
-	$(BIN)/python -m pytest -q --nbval-lax tests notebooks
+	$(BIN)/python -m pytest -q --nbval-lax -n $(TEST_WORKERS) --dist loadfile tests notebooks
 	$(MAKE) --no-print-directory test-jax test-torch
 
 test-jax: $(STAMP)

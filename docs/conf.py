@@ -19,10 +19,12 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import cam_docs_sources  # noqa: E402
+import cam_lessons  # noqa: E402
 
 import cam_widgets  # noqa: E402
 
 cam_docs_sources.write_all(ROOT, DOCS)
+cam_lessons.run_lessons(DOCS / cam_docs_sources.LESSONS)
 
 project = "cam_widgets"
 author = "The cam_widgets authors"
@@ -43,11 +45,9 @@ suppress_warnings = ["config.cache"]  # conf.py holds functions; rebuild-on-chan
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
 myst_heading_anchors = 3
 
-# Notebooks: every lesson runs during the build; a failing cell fails the build.
-nb_execution_mode = "force"
-nb_execution_timeout = 180  # seconds per cell
-nb_execution_raise_on_error = True
-nb_execution_show_tb = True
+# Notebooks: every lesson ran above (`cam_lessons`, several at once; a failing cell fails
+# the build), so MyST-NB renders their outputs without running them again.
+nb_execution_mode = "off"
 nb_merge_streams = True
 # The widget cannot run in a static page: show the PNG its mimebundle carries, and load
 # no widget JavaScript (it would come from a CDN).

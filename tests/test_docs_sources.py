@@ -4,13 +4,22 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import pytest
+
 import cam_widgets
 
 ROOT = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location(
-    "cam_docs_sources", ROOT / "docs" / "_ext" / "cam_docs_sources.py")
-sources = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(sources)
+
+
+def _load(name: str):
+    """A module of docs/_ext (not a package)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "docs" / "_ext" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+sources = _load("cam_docs_sources")
 
 README = """# x
 
@@ -119,3 +128,19 @@ def test_the_methods_page_lists_every_registered_method_with_paper_and_options(m
     assert "| `radius` | `3` | int in [1, 9] | blur radius \\| in pixels |" in page
     assert "Blur: a made-up method, registered only for this test." in page
     assert "(method-gradcam-plus-plus)=\n### `gradcam++`" in page
+
+
+@pytest.mark.slow  # starts three Jupyter kernels
+def test_lessons_run_side_by_side_and_a_failing_cell_names_its_lesson(tmp_path):
+    import nbformat
+    lessons = _load("cam_lessons")
+    for name, source in (("01_a.ipynb", "x = 6 * 7\nx"), ("02_b.ipynb", "print('hi')")):
+        notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+        nbformat.write(notebook, tmp_path / name)
+    assert lessons.run_lessons(tmp_path, jobs=2) == ["01_a.ipynb", "02_b.ipynb"]
+    first = nbformat.read(tmp_path / "01_a.ipynb", as_version=4).cells[0]
+    assert first.outputs[0]["data"]["text/plain"] == "42"
+    broken = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 / 0")])
+    nbformat.write(broken, tmp_path / "03_c.ipynb")
+    with pytest.raises(RuntimeError, match="lesson 03_c.ipynb failed:(.|\n)*ZeroDivisionError"):
+        lessons.run_lessons(tmp_path, jobs=2)
