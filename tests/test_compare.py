@@ -48,9 +48,9 @@ def test_the_best_value_of_each_column_is_starred(shown):
     compare = shown[0]
     deletions = {m: n.deletion for m, n in compare.numbers.items()}
     best = min(deletions, key=deletions.get)
-    assert f"del {deletions[best]:.3f}★" in compare._captions[best].value
+    assert f"del {deletions[best]:.3f}★" in compare.page.captions[best].value
     worst = max(deletions, key=deletions.get)
-    assert f"del {deletions[worst]:.3f}<" in compare._captions[worst].value
+    assert f"del {deletions[worst]:.3f}<" in compare.page.captions[worst].value
 
 
 def test_opacity_sends_no_pixels_and_colormap_resends_heatmaps(shown):
@@ -89,7 +89,7 @@ def test_a_class_change_recomputes_every_cell_and_the_latest_wins(shown):
     assert set(compare.numbers) == set(METHODS)
     # class 1's jobs were dropped: at most the one in flight ran, then class 2's eight
     assert compare.scheduler.runs - runs <= 2 * len(METHODS) + 1
-    assert "class triangle (chosen)" in compare.header.value
+    assert "class triangle (chosen)" in compare.page.header.value
     compare.target = None
 
 

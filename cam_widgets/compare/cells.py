@@ -13,6 +13,7 @@ from cam_widgets.kernel import explain
 from cam_widgets.kernel.methods import get_method
 from cam_widgets.kernel.methods.cam import CamMethod
 from cam_widgets.metrics import deletion_insertion, pointing_game
+from cam_widgets.render import load_image
 
 #: the default methods, cheapest first: the CAM family shares one forward pass
 DEFAULT_METHODS = ("gradcam", "gradcam++", "layercam", "hirescam", "xgradcam", "saliency",
@@ -41,6 +42,18 @@ class CellNumbers:
     deletion: float
     insertion: float
     pointing: bool | None
+
+
+def one_image(image: Any) -> np.ndarray:
+    """One image (H, W, C) from an array, a batch of one, or a file (read with Pillow)."""
+    raw = np.asarray(load_image(image) if not hasattr(image, "shape") else image)
+    if raw.ndim == 4:
+        if len(raw) != 1:
+            raise ValueError(f"CamCompare shows one image; got a batch of {len(raw)}.")
+        raw = raw[0]
+    if raw.ndim != 3:
+        raise ValueError(f"image must be (height, width, channels); got {raw.shape}.")
+    return raw
 
 
 def cost_order(methods: tuple[str, ...]) -> tuple[str, ...]:

@@ -34,6 +34,26 @@ def heat(cell: CellMap, colormap: str, scale: str) -> np.ndarray:
     return compose.heatmap(signed_values(cell), colours(cell, colormap, scale))
 
 
+def caption_lines(method: str, error: str | None, mapped: bool,
+                  numbers: CellNumbers | None, marks: Mapping[str, set[str]]) -> list[str]:
+    """A cell's caption: its method, then its error, "computing..." before its map
+    arrives, or its numbers (a star on a column's best)."""
+    if error is not None:
+        return [method, error]
+    if not mapped:
+        return [method, "computing...", ""]
+    return [method, *number_lines(method, numbers, marks)]
+
+
+def header_lines(class_name: str, predicted: bool, pointing: bool) -> list[str]:
+    """The grid's header: the class explained (predicted or chosen) and the numbers' key."""
+    chosen = "predicted" if predicted else "chosen"
+    game = ", pt: pointing game" if pointing else ""
+    return [f"class {class_name} ({chosen}); {BEST} the best of a column",
+            "del: deletion AUC (lower is better)",
+            f"ins: insertion AUC (higher is better){game}"]
+
+
 def best(numbers: Mapping[str, CellNumbers]) -> dict[str, set[str]]:
     """For each column, the methods holding its best value (ties all marked; a column
     with fewer than two values, or all of them equal, marks none)."""
