@@ -415,7 +415,9 @@ def test_layer_menu_offers_each_call_of_a_backbone_called_twice(kernel, wire):
 def test_method_and_guided_controls(model, images, kernel, wire):
     viewer = CamViewer(model)
     viewer.show(images[0])
-    assert list(viewer.parts.controls["method"].options) == kernel.method_names()
+    # the registry's methods that apply to this CNN: all but attention rollout
+    assert list(viewer.parts.controls["method"].options) == \
+        [name for name in kernel.method_names() if name != "attention_rollout"]
     viewer.parts.controls["method"].value = "saliency"
     assert viewer.parts.controls["layer"].disabled and viewer.parts.controls["depth"].disabled
     assert "layer" not in kernel.calls[-1] and kernel.calls[-1]["method"] == "saliency"
@@ -655,15 +657,20 @@ def test_imagenet_names_offline_fail_once_quietly(model, images, kernel, wire, c
     def offline(preds, top=5):
         calls.append(top)
         print("Downloading data from https://storage.googleapis.com/.../imagenet_class_index.json")
-        raise OSError("no network")
+        raise Exception("URL fetch failure on https://storage.googleapis.com/.../"
+                        "imagenet_class_index.json: None -- [Errno -2] Name or service not known")
 
     monkeypatch.setattr(imagenet_utils, "decode_predictions", offline)
     viewer = CamViewer(model, class_names="imagenet")
+    statuses = []
+    viewer.parts.status.observe(lambda change: statuses.append(change["new"]), names="value")
     viewer.show(images)
     for index in (1, 2, 0):
         viewer.image_index = index
     assert len(calls) == 1  # tried once
-    assert viewer.parts.status.value.count("could not load ImageNet names (OSError)") == 1
+    said = [s for s in statuses if "ImageNet class names not loaded: no network" in s]
+    assert len(said) == 1  # said once, in one status line, with what to pass instead
+    assert "pass class_names= a list of the 1000 names" in said[0]
     assert "class 0" in viewer.parts.controls["target"].options[0]
     captured = capsys.readouterr()
     assert "Downloading" not in captured.out + captured.err
@@ -691,7 +698,8 @@ def test_method_options_come_from_the_methods_declaration(model, images, kernel,
     viewer.method = "smoothgrad"
     controls = viewer.parts.method_options.controls
     assert list(controls) == ["n_samples", "noise_level", "seed", "chunk_size"]
-    assert (controls["n_samples"].value, controls["n_samples"].min) == (25, 1)
+    assert controls["n_samples"].value == 25  # its limits in the tooltip, not clamped by it
+    assert controls["n_samples"].tooltip == "noisy copies averaged (int in [1, 10000])"
     assert "noise std" in controls["noise_level"].tooltip
     controls["n_samples"].value = 3  # the control sets the trait, and the kernel gets it
     assert viewer.options == {"n_samples": 3} and kernel.calls[-1]["n_samples"] == 3
@@ -775,3 +783,36 @@ def test_images_and_classes_follow_the_kernels_rules(kernel, wire):
     expected = _REAL_KERNEL().explain(binary, grey[:1, ..., None], target=0).maps[0]
     np.testing.assert_allclose(viewer.current_map, expected, atol=1e-5)
     assert viewer.parts.class_label.value.endswith(f" · p {1 - p:.3g}")  # 1 - p
+
+
+# ------------------------------------------------------------------ honest maps (issue 20)
+def test_the_method_menu_lists_only_methods_that_apply_to_the_model(model, images, kernel,
+                                                                    wire):
+    viewer = CamViewer(model, prefetch=False)
+    viewer.show(images[0])
+    menu = viewer.parts.controls["method"]
+    assert "attention_rollout" not in menu.options  # a CNN has no attention to roll out
+    assert {"gradcam", "hirescam", "scorecam", "lrp", "occlusion"} <= set(menu.options)
+    viewer.method = "attention_rollout"  # set from code all the same: listed, and refused
+    assert menu.value == "attention_rollout"
+    assert "has no keras.layers.MultiHeadAttention" in viewer.error
+    assert viewer.parts.status.value == \
+        "could not explain this setting (see below); change a control to retry"
+    assert viewer.parts.controls["layer"].value == "conv_b"  # the menu keeps its layer
+    menu.value = "gradcam"
+    assert viewer.error is None
+
+
+def test_grad_cam_hires_cam_and_xgrad_cam_say_they_are_the_same_map_here(model, images,
+                                                                         kernel, wire):
+    """conv_b feeds a global average pooling: the gradient is the same at every location,
+    so the three weightings give one map (and the caption says so)."""
+    viewer = CamViewer(model, prefetch=False)
+    viewer.show(images[0])
+    viewer.method = "hirescam"
+    assert viewer.parts.caption.value.endswith("same map as gradcam for this model</small>")
+    viewer.method = "xgradcam"
+    assert viewer.parts.caption.value.endswith(
+        "same map as gradcam, hirescam for this model</small>")
+    viewer.layer = "conv_a"  # before the pooling, the maps differ
+    assert "same map" not in viewer.parts.caption.value

@@ -33,11 +33,14 @@ class Pictures:
         self._timer: asyncio.TimerHandle | None = None
 
     def show_colour_bar(self) -> None:
-        """Draw the colour bar of the shown map under the heatmap (empty when none)."""
+        """Draw the colour bar of the shown map under the heatmap. Without a map (an
+        error) the bar keeps its last picture (an empty image would be a broken-image
+        icon), and before the first map it is hidden."""
         layout, colours = self.layout, self._colours()
         if colours is None or self.painter.frame is None:
-            layout.colour_bar.value = b""
+            layout.colour_bar.layout.visibility = None if layout.colour_bar.value else "hidden"
             return
+        layout.colour_bar.layout.visibility = None
         width = layout.panel_px
         layout.colour_bar.value = render.encode_png(
             compose.colour_bar(colours, width, font_size=max(11, width // 18)))

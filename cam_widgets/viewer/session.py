@@ -12,6 +12,7 @@ import numpy as np
 
 from cam_widgets.viewer import compose
 from cam_widgets.viewer.explainer import Explainer, Explanation
+from cam_widgets.viewer.failures import IMAGE, KERNEL
 from cam_widgets.viewer.painter import Painter
 from cam_widgets.viewer.regions import DenseOutput, clipped
 from cam_widgets.viewer.scheduler import LatestWins
@@ -38,6 +39,7 @@ class Session:
         self.shown: Explanation | None = None
         self.shown_image: np.ndarray | None = None
         self.bar_colours: compose.ColourScale | None = None  # the colour bar's scale
+        self.failed_at = ""  # where the last failure happened (`failures.IMAGE`, `KERNEL`)
         self.scheduler = LatestWins(self._prepare, self._finish, self._busy)
         self._busy_timer: asyncio.TimerHandle | None = None
 
@@ -62,7 +64,7 @@ class Session:
                 return None
             return (explainer, asked), explainer.job(asked)
         except Exception as e:  # a bad image, a failing preprocess: shown, never raised
-            self.fail(e, asked)
+            self.fail(e, asked, IMAGE)
             return None
 
     def _finish(self, token: tuple[Explainer, Settings], result: Any,
@@ -71,7 +73,7 @@ class Session:
         if explainer is not self.explainer:
             return  # a job of images that show() has since replaced
         if error is not None:
-            return self.fail(error, asked)
+            return self.fail(error, asked, KERNEL)
         explanation, activations = result
         explainer.store(asked, explanation, activations)
         self.apply(explanation)
@@ -98,7 +100,10 @@ class Session:
         self.repaint()
         self._on_done(explanation)
 
-    def fail(self, error: BaseException, asked: Settings | None = None) -> None:
+    def fail(self, error: BaseException, asked: Settings | None = None,
+             stage: str = IMAGE) -> None:
+        """Show `error` (`stage`: where it happened, see `failures`) with the image alone."""
+        self.failed_at = stage
         self.shown = None
         image = None
         if asked is not None and self.images is not None:
