@@ -147,7 +147,9 @@ class ControlPanel:
             binding.show(getattr(v, binding.setting))
         self.method_options.show()
         paths = self.paths()
-        if v.layer in paths:
+        if v.layer not in paths:
+            self.depth_label.value = ""  # a layer set from code, off the menu: no depth
+        else:
             at = paths.index(v.layer)
             self.depth_label.value = (
                 f"<small>depth {at + 1} of {len(paths)}: {html.escape(str(v.layer))} · "

@@ -145,6 +145,7 @@ def test_after_an_error_the_colour_bar_and_the_layer_menu_stay_drawn():
     owner.layer = "conv_z"
     assert "No layer &#x27;conv_z&#x27;" in parts.error_box.value
     assert bytes(bar.value) == drawn and bar.layout.visibility is None  # not a broken image
+    assert "cam-widgets-busy" in bar._dom_classes  # faded: it no longer matches the view
     layer = parts.controls["layer"]
     assert layer.value == "conv_z" and layer.options[-1] == ("conv_z · set from code", "conv_z")
     assert parts.status.value == \
@@ -152,6 +153,7 @@ def test_after_an_error_the_colour_bar_and_the_layer_menu_stay_drawn():
     kernel.fail = None
     layer.value = "conv_a"  # the menu entry of a real layer: a change, so a retry
     assert owner.layer == "conv_a" and wiring.error_text == ""
+    assert "cam-widgets-busy" not in bar._dom_classes
     assert [value for _, value in layer.options] == ["conv_a", "conv_b"]
 
 
@@ -175,7 +177,7 @@ def test_a_refused_option_value_is_said_beside_its_box_never_clamped():
     n_samples.value = -3
     assert n_samples.value == -3 and owner.options == {} and len(kernel.calls) == calls
     assert message.layout.display is None and html.unescape(message.value) == (
-        '<div class="cam-widgets-error"><small>Option \'n_samples\' of \'smoothgrad\' must be '
+        '<div class="cam-widgets-error" style="line-height: 1.3"><small>Option \'n_samples\' of \'smoothgrad\' must be '
         "int in [1, 10000]; got -3.</small></div>")
     owner.opacity = 0.7  # another setting: the refused value and its message stay
     assert n_samples.value == -3 and message.layout.display is None
@@ -210,7 +212,7 @@ def test_a_typed_class_that_does_not_exist_is_said_beside_the_picker(typed, mess
     picker.value = typed
     assert owner.target == 2 and len(kernel.calls) == calls and picker.value == typed
     assert line.layout.display is None and html.unescape(line.value) == \
-        f'<div class="cam-widgets-error"><small>{message}</small></div>'
+        f'<div class="cam-widgets-error" style="line-height: 1.3"><small>{message}</small></div>'
     picker.value = "disc"
     assert owner.target == 0 and line.layout.display == "none"
 
