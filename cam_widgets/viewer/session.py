@@ -12,7 +12,8 @@ import numpy as np
 
 from cam_widgets.viewer import compose
 from cam_widgets.viewer.explainer import Explainer, Explanation
-from cam_widgets.viewer.failures import IMAGE, KERNEL
+from cam_widgets.viewer.failures import IMAGE, KERNEL, Failure, describe
+from cam_widgets.viewer.map_notes import same_maps
 from cam_widgets.viewer.painter import Painter
 from cam_widgets.viewer.regions import DenseOutput, clipped
 from cam_widgets.viewer.scheduler import LatestWins
@@ -114,6 +115,23 @@ class Session:
         self.shown_image = image
         self.repaint()
         self._on_error(error)
+
+    def failure(self, error: BaseException) -> Failure:
+        """The last failure as the page says it (`failures.describe`): where it happened,
+        whether the model has given a map for this image before, and whether there are
+        other images to pick."""
+        explainer, images = self.explainer, self.images
+        ran = explainer is not None and self._settings().image_index in explainer.predictions
+        return describe(error, self.failed_at, ran_before=ran,
+                        several_images=images is not None and len(images) > 1)
+
+    def same_maps(self, e: Explanation) -> list[str]:
+        """The other methods whose cached map of `e`'s view is the same picture."""
+        explainer = self.explainer
+        if explainer is None:
+            return []
+        return same_maps(e, [hit for _, hit in explainer.results.items()],
+                         explainer.uses_layer)
 
     def colours(self) -> compose.ColourScale | None:
         e, s = self.shown, self._settings()

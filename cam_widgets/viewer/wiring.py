@@ -10,7 +10,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from cam_widgets.viewer import failures, map_notes
+from cam_widgets.viewer import map_notes
 from cam_widgets.viewer.drawing import RegionDrawing
 from cam_widgets.viewer.explainer import Explanation
 from cam_widgets.viewer.layout import Layout
@@ -193,13 +193,10 @@ class Wiring:
             return
         images = self.session.images
         fitted = images.notices.get(e.settings.image_index, "") if images else ""
-        method = self.kernel.get_method(e.settings.method)
-        explainer = self.session.explainer
-        same = [] if explainer is None else map_notes.same_maps(
-            e, [hit for _, hit in explainer.results.items()], explainer.uses_layer)
+        flat = map_notes.flat_map_note(e, self.kernel.get_method(e.settings.method))
         lay.class_label.value = self.words.class_line(e)
-        lay.caption.value = self.words.caption(e, same)
-        lay.status.value = self.words.status(e, [fitted, map_notes.flat_map_note(e, method)])
+        lay.caption.value = self.words.caption(e, self.session.same_maps(e))
+        lay.status.value = self.words.status(e, [fitted, flat])
 
     def _pretrace(self, e: Explanation) -> None:
         """Queue the next likely actions' kernel calls (see `prefetch`)."""
@@ -222,13 +219,7 @@ class Wiring:
         """Say what failed and whether a control can fix it (`failures`); the controls,
         the layer menu and the colour bar keep what they show."""
         self.last_error = error
-        session = self.session
-        explainer, images = session.explainer, session.images
-        failure = failures.describe(
-            error, session.failed_at,
-            ran_before=explainer is not None
-            and self.viewer.image_index in explainer.predictions,
-            several_images=images is not None and len(images) > 1)
+        failure = self.session.failure(error)
         self.error_text = failure.message
         self.layout.set_error(self.error_text)
         self.layout.status.value = html.escape(failure.status)
