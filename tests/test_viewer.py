@@ -816,3 +816,31 @@ def test_grad_cam_hires_cam_and_xgrad_cam_say_they_are_the_same_map_here(model, 
         "same map as gradcam, hirescam for this model</small>")
     viewer.layer = "conv_a"  # before the pooling, the maps differ
     assert "same map" not in viewer.parts.caption.value
+
+
+def test_a_model_with_attention_offers_rollout_and_not_lrp(kernel, wire):
+    from tests.kernel.helpers import binary_sigmoid_model
+
+    images = np.random.default_rng(3).random((4, 8, 8, 3)).astype(np.float32)
+    viewer = CamViewer(binary_sigmoid_model(images), prefetch=False)
+    menu = viewer.parts.controls["method"].options
+    assert "attention_rollout" in menu and "gradcam" in menu
+    assert "lrp" not in menu  # LRP has no rule for attention: it refuses this model
+
+
+def test_a_zero_score_cam_map_says_why_in_the_status_line(images, kernel, wire):
+    """Every weight zero: the masked inputs all score like the baseline, every channel
+    weight is 0, and the map is 0 everywhere."""
+    inputs = keras.Input((16, 16, 3))
+    x = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="conv")(inputs)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    flat = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(x))
+    flat.set_weights([np.zeros_like(w) for w in flat.get_weights()])
+    viewer = CamViewer(flat, method="scorecam", prefetch=False)
+    viewer.show(images[0])
+    assert viewer.current_map.max() == 0.0
+    status = html.unescape(viewer.parts.status.value)
+    assert " · the map is 0 everywhere: at this layer no location's weighted sum" in status
+    assert status.endswith('; try another class, another layer, max_channels (fewer '
+                           'channels: those of largest variance), score="logit" (a '
+                           "saturated softmax hides the masks' differences)")

@@ -38,8 +38,9 @@ def message(error: BaseException) -> str:
 
 def out_of_memory(error: BaseException) -> bool:
     name = type(error).__name__
+    text = str(error).lower()
     return isinstance(error, MemoryError) or any(kind in name for kind in _OUT_OF_MEMORY) \
-        or "out of memory" in str(error).lower()
+        or "out of memory" in text or "resource_exhausted" in text  # JAX's XlaRuntimeError
 
 
 def describe(error: BaseException, stage: str, ran_before: bool = False,
