@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 from dataclasses import replace
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -63,14 +62,14 @@ def test_a_map_with_something_to_see_gets_no_flat_note():
 
 
 def test_a_flat_map_of_a_pixel_method_blames_the_gradients_and_not_a_layer():
-    gradcam = FakeKernel().get_method("saliency")
+    saliency = FakeKernel().get_method("saliency")
     e = Explanation(Settings(method="saliency", target=1), ZERO, 1, 0.0, None, 0.0,
                     "full pass", values=ZERO)
-    assert map_notes.flat_map_note(e, gradcam) == (
+    assert map_notes.flat_map_note(e, saliency) == (
         "the map is 0 everywhere: by this method no pixel changes the class score (zero "
         "gradients: a saturated or untrained model does this); try another class")
     constant = replace(e, values=np.full((8, 8), 0.25, np.float32))
-    assert map_notes.flat_map_note(constant, gradcam).startswith(
+    assert map_notes.flat_map_note(constant, saliency).startswith(
         "the map has one value everywhere: nothing stands out; try another class")
 
 
