@@ -348,6 +348,10 @@ def test_a_failing_preprocess_is_reported(model, images, kernel, wire):
     viewer.show(images[0])
     assert viewer.error == "RuntimeError: preprocess broke"
     assert kernel.calls == []
+    # no control can fix it: the status line says what can, not "change a control"
+    assert viewer.parts.status.value == (
+        "this image could not be fed to the model (see below): pass another image or fix "
+        "`preprocess` and call show() again")
 
 
 # ------------------------------------------------------------------ inputs and controls
