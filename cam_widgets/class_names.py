@@ -73,6 +73,29 @@ class ClassNames:
                 self._names = self._decode_all(max(count, index + 1))
             except Exception as e:  # offline, or a decoder for another number of classes
                 self._names = {}
-                what = "ImageNet names" if source == "imagenet" else "class names"
-                self.notice = f"could not load {what} ({type(e).__name__}); showing class indices"
+                self.notice = (imagenet_notice(e) if source == "imagenet" else
+                               f"could not load class names ({type(e).__name__}: {e}); "
+                               "showing class indices")
         return self._names.get(index, fallback)
+
+
+#: what Keras downloads to name ImageNet classes, and where it keeps it
+IMAGENET_INDEX_FILE = "~/.keras/models/imagenet_class_index.json"
+_OFFLINE = ("URL fetch failure", "Name or service not known", "Temporary failure in name "
+            "resolution", "Network is unreachable", "timed out", "Connection refused")
+
+
+def imagenet_notice(error: BaseException) -> str:
+    """One line on why the ImageNet names could not be loaded (no network, a missing
+    or unreadable file, or the error itself) and what to pass instead."""
+    text = str(error)
+    if isinstance(error, (ConnectionError, TimeoutError)) or any(k in text for k in _OFFLINE):
+        why = ("no network: Keras downloads the ImageNet class names once "
+               f"({IMAGENET_INDEX_FILE}) and could not reach the server")
+    elif isinstance(error, (FileNotFoundError, PermissionError)):
+        why = f"the file {IMAGENET_INDEX_FILE} is missing or unreadable ({text})"
+    else:
+        why = f"{type(error).__name__}: {text}" if text else type(error).__name__
+    return (f"ImageNet class names not loaded: {why}. Showing class indices; pass "
+            "class_names= a list of the 1000 names, or copy imagenet_class_index.json to "
+            f"{IMAGENET_INDEX_FILE}")

@@ -348,6 +348,10 @@ def test_a_failing_preprocess_is_reported(model, images, kernel, wire):
     viewer.show(images[0])
     assert viewer.error == "RuntimeError: preprocess broke"
     assert kernel.calls == []
+    # no control can fix it: the status line says what can, not "change a control"
+    assert viewer.parts.status.value == (
+        "this image could not be fed to the model (see below): pass another image or fix "
+        "`preprocess` and call show() again")
 
 
 # ------------------------------------------------------------------ inputs and controls
@@ -415,7 +419,9 @@ def test_layer_menu_offers_each_call_of_a_backbone_called_twice(kernel, wire):
 def test_method_and_guided_controls(model, images, kernel, wire):
     viewer = CamViewer(model)
     viewer.show(images[0])
-    assert list(viewer.parts.controls["method"].options) == kernel.method_names()
+    # the registry's methods that apply to this CNN: all but attention rollout
+    assert list(viewer.parts.controls["method"].options) == \
+        [name for name in kernel.method_names() if name != "attention_rollout"]
     viewer.parts.controls["method"].value = "saliency"
     assert viewer.parts.controls["layer"].disabled and viewer.parts.controls["depth"].disabled
     assert "layer" not in kernel.calls[-1] and kernel.calls[-1]["method"] == "saliency"
@@ -655,15 +661,20 @@ def test_imagenet_names_offline_fail_once_quietly(model, images, kernel, wire, c
     def offline(preds, top=5):
         calls.append(top)
         print("Downloading data from https://storage.googleapis.com/.../imagenet_class_index.json")
-        raise OSError("no network")
+        raise Exception("URL fetch failure on https://storage.googleapis.com/.../"
+                        "imagenet_class_index.json: None -- [Errno -2] Name or service not known")
 
     monkeypatch.setattr(imagenet_utils, "decode_predictions", offline)
     viewer = CamViewer(model, class_names="imagenet")
+    statuses = []
+    viewer.parts.status.observe(lambda change: statuses.append(change["new"]), names="value")
     viewer.show(images)
     for index in (1, 2, 0):
         viewer.image_index = index
     assert len(calls) == 1  # tried once
-    assert viewer.parts.status.value.count("could not load ImageNet names (OSError)") == 1
+    said = [s for s in statuses if "ImageNet class names not loaded: no network" in s]
+    assert len(said) == 1  # said once, in one status line, with what to pass instead
+    assert "pass class_names= a list of the 1000 names" in said[0]
     assert "class 0" in viewer.parts.controls["target"].options[0]
     captured = capsys.readouterr()
     assert "Downloading" not in captured.out + captured.err
@@ -691,7 +702,8 @@ def test_method_options_come_from_the_methods_declaration(model, images, kernel,
     viewer.method = "smoothgrad"
     controls = viewer.parts.method_options.controls
     assert list(controls) == ["n_samples", "noise_level", "seed", "chunk_size"]
-    assert (controls["n_samples"].value, controls["n_samples"].min) == (25, 1)
+    assert controls["n_samples"].value == 25  # its limits in the tooltip, not clamped by it
+    assert controls["n_samples"].tooltip == "noisy copies averaged (int in [1, 10000])"
     assert "noise std" in controls["noise_level"].tooltip
     controls["n_samples"].value = 3  # the control sets the trait, and the kernel gets it
     assert viewer.options == {"n_samples": 3} and kernel.calls[-1]["n_samples"] == 3
@@ -775,3 +787,64 @@ def test_images_and_classes_follow_the_kernels_rules(kernel, wire):
     expected = _REAL_KERNEL().explain(binary, grey[:1, ..., None], target=0).maps[0]
     np.testing.assert_allclose(viewer.current_map, expected, atol=1e-5)
     assert viewer.parts.class_label.value.endswith(f" · p {1 - p:.3g}")  # 1 - p
+
+
+# ------------------------------------------------------------------ honest maps (issue 20)
+def test_the_method_menu_lists_only_methods_that_apply_to_the_model(model, images, kernel,
+                                                                    wire):
+    viewer = CamViewer(model, prefetch=False)
+    viewer.show(images[0])
+    menu = viewer.parts.controls["method"]
+    assert "attention_rollout" not in menu.options  # a CNN has no attention to roll out
+    assert {"gradcam", "hirescam", "scorecam", "lrp", "occlusion"} <= set(menu.options)
+    viewer.method = "attention_rollout"  # set from code all the same: listed, and refused
+    assert menu.value == "attention_rollout"
+    assert "has no keras.layers.MultiHeadAttention" in viewer.error
+    assert viewer.parts.status.value == \
+        "could not explain this setting (see below); change a control to retry"
+    assert viewer.parts.controls["layer"].value == "conv_b"  # the menu keeps its layer
+    menu.value = "gradcam"
+    assert viewer.error is None
+
+
+def test_grad_cam_hires_cam_and_xgrad_cam_say_they_are_the_same_map_here(model, images,
+                                                                         kernel, wire):
+    """conv_b feeds a global average pooling: the gradient is the same at every location,
+    so the three weightings give one map (and the caption says so)."""
+    viewer = CamViewer(model, prefetch=False)
+    viewer.show(images[0])
+    viewer.method = "hirescam"
+    assert viewer.parts.caption.value.endswith("same map as gradcam for this model</small>")
+    viewer.method = "xgradcam"
+    assert viewer.parts.caption.value.endswith(
+        "same map as gradcam, hirescam for this model</small>")
+    viewer.layer = "conv_a"  # before the pooling, the maps differ
+    assert "same map" not in viewer.parts.caption.value
+
+
+def test_a_model_with_attention_offers_rollout_and_not_lrp(kernel, wire):
+    from tests.kernel.helpers import binary_sigmoid_model
+
+    images = np.random.default_rng(3).random((4, 8, 8, 3)).astype(np.float32)
+    viewer = CamViewer(binary_sigmoid_model(images), prefetch=False)
+    menu = viewer.parts.controls["method"].options
+    assert "attention_rollout" in menu and "gradcam" in menu
+    assert "lrp" not in menu  # LRP has no rule for attention: it refuses this model
+
+
+def test_a_zero_score_cam_map_says_why_in_the_status_line(images, kernel, wire):
+    """Every weight zero: the masked inputs all score like the baseline, every channel
+    weight is 0, and the map is 0 everywhere."""
+    inputs = keras.Input((16, 16, 3))
+    x = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="conv")(inputs)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    flat = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(x))
+    flat.set_weights([np.zeros_like(w) for w in flat.get_weights()])
+    viewer = CamViewer(flat, method="scorecam", prefetch=False)
+    viewer.show(images[0])
+    assert viewer.current_map.max() == 0.0
+    status = html.unescape(viewer.parts.status.value)
+    assert " · the map is 0 everywhere: at this layer no location's weighted sum" in status
+    assert status.endswith('; try another class, another layer, max_channels (fewer '
+                           'channels: those of largest variance), score="logit" (a '
+                           "saturated softmax hides the masks' differences)")

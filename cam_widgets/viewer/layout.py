@@ -16,6 +16,7 @@ from cam_widgets.viewer.transport import PANELS, CanvasTransport
 
 PANEL_PX = 256  # the largest CSS width of one panel
 _BUSY, _PIXELATED = "cam-widgets-busy", "cam-widgets-pixelated"
+FADED = _BUSY  # a picture kept while it no longer matches the view (the colour bar after an error)
 _CSS = f"""<style>
 .cam-widgets-view {{ max-width: 100%; box-sizing: border-box; overflow: hidden; }}
 .cam-widgets-panel canvas, .cam-widgets-panel img {{ width: 100% !important;

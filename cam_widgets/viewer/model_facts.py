@@ -1,10 +1,10 @@
 """What the viewer reads of a model once, through the kernel: its inputs, its spatial
 layers (all of them, and the main ones the menu lists first), whether its output is a
-segmentation map, and how many classes a target can name."""
+segmentation map, how many classes a target can name, and which methods apply to it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cam_widgets.viewer.regions import DenseOutput
@@ -23,6 +23,7 @@ class ModelFacts:
     main_layers: list[Any]  # the layers the menu lists unless "show all layers"
     dense: DenseOutput | None  # a segmentation model's output, or None
     n_classes: int | None  # classes a target can name (None: unknown until predicted)
+    methods: list[str] = field(default_factory=list)  # the methods that apply (`applicable`)
 
     @classmethod
     def read(cls, kernel: Any, model: Any) -> ModelFacts:
@@ -34,6 +35,7 @@ class ModelFacts:
             main_layers=list(kernel.main_layers(model)),
             dense=dense,
             n_classes=dense.classes if dense else _class_count(kernel, model),
+            methods=applicable_methods(kernel, model),
         )
 
     def input_channels(self) -> list[int | None]:
@@ -47,6 +49,24 @@ class ModelFacts:
     def layer_sizes(self) -> dict[str, str]:
         """Layer path -> its size as menus write it ("14×14", "4×4 tokens")."""
         return {info.path: layer_size(info) for info in self.all_layers}
+
+
+def applicable_methods(kernel: Any, model: Any) -> list[str]:
+    """The registered methods whose contract accepts `model` (`Method.check_model` with
+    the method's default options: attention rollout needs attention layers, LRP a rule
+    for every layer), in registry order. A check that fails otherwise than by refusing
+    the model (a ValueError or TypeError) keeps its method: the kernel says why on use."""
+    names = []
+    for name in kernel.method_names():
+        method = kernel.get_method(name)
+        try:
+            method.check_model(model, method.check_options({}))
+        except (ValueError, TypeError):
+            continue
+        except Exception:  # noqa: BLE001 (not a refusal: the method stays offered)
+            pass
+        names.append(name)
+    return names
 
 
 def _model_inputs(model: Any) -> list[InputInfo]:
@@ -78,4 +98,4 @@ def _class_count(kernel: Any, model: Any) -> int | None:
         return None
 
 
-__all__ = ["ModelFacts"]
+__all__ = ["ModelFacts", "applicable_methods"]

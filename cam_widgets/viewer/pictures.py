@@ -12,7 +12,7 @@ import numpy as np
 
 from cam_widgets import render
 from cam_widgets.viewer import compose, strips
-from cam_widgets.viewer.layout import Layout
+from cam_widgets.viewer.layout import FADED, Layout
 from cam_widgets.viewer.painter import Painter
 
 SAVE_AFTER = 0.6  # seconds of quiet before the saved picture and download link refresh
@@ -33,11 +33,17 @@ class Pictures:
         self._timer: asyncio.TimerHandle | None = None
 
     def show_colour_bar(self) -> None:
-        """Draw the colour bar of the shown map under the heatmap (empty when none)."""
+        """Draw the colour bar of the shown map under the heatmap. Without a map (an
+        error) the bar keeps its last picture, faded (an empty image would be a
+        broken-image icon), and before the first map it is hidden."""
         layout, colours = self.layout, self._colours()
+        bar = layout.colour_bar
         if colours is None or self.painter.frame is None:
-            layout.colour_bar.value = b""
+            bar.layout.visibility = None if bar.value else "hidden"
+            bar.add_class(FADED)
             return
+        bar.layout.visibility = None
+        bar.remove_class(FADED)
         width = layout.panel_px
         layout.colour_bar.value = render.encode_png(
             compose.colour_bar(colours, width, font_size=max(11, width // 18)))

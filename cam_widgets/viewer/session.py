@@ -12,6 +12,8 @@ import numpy as np
 
 from cam_widgets.viewer import compose
 from cam_widgets.viewer.explainer import Explainer, Explanation
+from cam_widgets.viewer.failures import IMAGE, KERNEL, Failure, describe
+from cam_widgets.viewer.map_notes import same_maps
 from cam_widgets.viewer.painter import Painter
 from cam_widgets.viewer.regions import DenseOutput, clipped
 from cam_widgets.viewer.scheduler import LatestWins
@@ -38,6 +40,7 @@ class Session:
         self.shown: Explanation | None = None
         self.shown_image: np.ndarray | None = None
         self.bar_colours: compose.ColourScale | None = None  # the colour bar's scale
+        self.failed_at = ""  # where the last failure happened (`failures.IMAGE`, `KERNEL`)
         self.scheduler = LatestWins(self._prepare, self._finish, self._busy)
         self._busy_timer: asyncio.TimerHandle | None = None
 
@@ -62,7 +65,7 @@ class Session:
                 return None
             return (explainer, asked), explainer.job(asked)
         except Exception as e:  # a bad image, a failing preprocess: shown, never raised
-            self.fail(e, asked)
+            self.fail(e, asked, IMAGE)
             return None
 
     def _finish(self, token: tuple[Explainer, Settings], result: Any,
@@ -71,7 +74,7 @@ class Session:
         if explainer is not self.explainer:
             return  # a job of images that show() has since replaced
         if error is not None:
-            return self.fail(error, asked)
+            return self.fail(error, asked, KERNEL)
         explanation, activations = result
         explainer.store(asked, explanation, activations)
         self.apply(explanation)
@@ -98,7 +101,10 @@ class Session:
         self.repaint()
         self._on_done(explanation)
 
-    def fail(self, error: BaseException, asked: Settings | None = None) -> None:
+    def fail(self, error: BaseException, asked: Settings | None = None,
+             stage: str = IMAGE) -> None:
+        """Show `error` (`stage`: where it happened, see `failures`) with the image alone."""
+        self.failed_at = stage
         self.shown = None
         image = None
         if asked is not None and self.images is not None:
@@ -109,6 +115,23 @@ class Session:
         self.shown_image = image
         self.repaint()
         self._on_error(error)
+
+    def failure(self, error: BaseException) -> Failure:
+        """The last failure as the page says it (`failures.describe`): where it happened,
+        whether the model has given a map for this image before, and whether there are
+        other images to pick."""
+        explainer, images = self.explainer, self.images
+        ran = explainer is not None and self._settings().image_index in explainer.predictions
+        return describe(error, self.failed_at, ran_before=ran,
+                        several_images=images is not None and len(images) > 1)
+
+    def same_maps(self, e: Explanation) -> list[str]:
+        """The other methods whose cached map of `e`'s view is the same picture."""
+        explainer = self.explainer
+        if explainer is None:
+            return []
+        return same_maps(e, [hit for _, hit in explainer.results.items()],
+                         explainer.uses_layer)
 
     def colours(self) -> compose.ColourScale | None:
         e, s = self.shown, self._settings()

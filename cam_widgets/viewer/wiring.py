@@ -10,6 +10,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from cam_widgets.viewer import map_notes
 from cam_widgets.viewer.drawing import RegionDrawing
 from cam_widgets.viewer.explainer import Explanation
 from cam_widgets.viewer.layout import Layout
@@ -51,6 +52,7 @@ class Parts:
     prefetcher: Prefetcher  # the pre-traced next likely actions (`prefetch`)
     teaching: TeachingViews  # "all depths" toggle, "sanity check" button, their strips
     other_inputs: OtherInputs  # a pair's other input(s): their rows under the panels
+    class_message: widgets.HTML  # beside the class picker: why a typed class was refused
 
 
 class Wiring:
@@ -94,7 +96,8 @@ class Wiring:
             all_layers=p.all_layers_box, class_label=lay.class_label, caption=lay.caption,
             status=lay.status, error_box=lay.error_box, download=lay.download, layout=lay,
             canvases=transport.canvases, transport=transport, drawing=self.drawing,
-            prefetcher=self.prefetcher, teaching=self.teaching, other_inputs=self.others)
+            prefetcher=self.prefetcher, teaching=self.teaching, other_inputs=self.others,
+            class_message=p.class_message)
         self._adjusting = False
         self._pretraced = False
         transport.on_client_ready(transport.redraw)
@@ -192,9 +195,10 @@ class Wiring:
             return
         images = self.session.images
         fitted = images.notices.get(e.settings.image_index, "") if images else ""
+        flat = map_notes.flat_map_note(e, self.kernel.get_method(e.settings.method))
         lay.class_label.value = self.words.class_line(e)
-        lay.caption.value = self.words.caption(e)
-        lay.status.value = self.words.status(e, [fitted])
+        lay.caption.value = self.words.caption(e, self.session.same_maps(e))
+        lay.status.value = self.words.status(e, [fitted, flat])
 
     def _pretrace(self, e: Explanation) -> None:
         """Queue the next likely actions' kernel calls (see `prefetch`)."""
@@ -214,15 +218,16 @@ class Wiring:
         self.prefetcher.start(self.session.explainer, todo, compile_first=shown_uncompiled)
 
     def _failed(self, error: BaseException) -> None:
+        """Say what failed and whether a control can fix it (`failures`); the controls,
+        the layer menu and the colour bar keep what they show."""
         self.last_error = error
-        text = str(error) if isinstance(error, (ValueError, TypeError)) else (
-            f"{type(error).__name__}: {error}")
-        self.error_text = text or type(error).__name__
+        failure = self.session.failure(error)
+        self.error_text = failure.message
         self.layout.set_error(self.error_text)
-        self.layout.status.value = \
-            "could not explain this setting (see below); change a control to retry"
+        self.layout.status.value = html.escape(failure.status)
         self._words(None)
-        self.pictures.show_colour_bar()
+        self.refresh_controls()
+        self.pictures.show_colour_bar()  # keeps its last picture (hidden if none yet)
 
     def _busy(self, busy: bool) -> None:
         self.layout.dim(("heatmap", "overlay"), busy)

@@ -4,6 +4,7 @@ themselves come from `cam_widgets.class_names`)."""
 
 from __future__ import annotations
 
+import difflib
 import html
 import re
 from collections.abc import Callable, Sequence
@@ -58,6 +59,7 @@ class Words:
 
     def __init__(self, class_names: ClassNames, facts: ModelFacts, kernel: Any) -> None:
         self.class_names, self.facts, self.kernel = class_names, facts, kernel
+        self._said_names_notice = False  # the class names' notice goes in one status line
 
     # ------------------------------------------------------------------ classes
     def name(self, index: int) -> str:
@@ -84,6 +86,22 @@ class Words:
             if self.name(index) == (text or "").strip():
                 return index
         return None
+
+    def class_problem(self, text: str, index: int | None) -> str:
+        """Why typed `text` (parsed to `index`) names no class, with close matches; ""
+        when it names one (or is empty)."""
+        n = self.facts.n_classes
+        if not (text or "").strip():
+            return ""
+        if index is None:
+            names = [self.name(i) for i in range(n or 0)]
+            close = difflib.get_close_matches(text.strip(), names, n=3, cutoff=0.6)
+            hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+            span = f" or an index 0-{n - 1}" if n else " or an index"
+            return f"no class {text.strip()!r}: type a name from the list{span}.{hint}"
+        if n is not None and index >= n:
+            return f"no class {index}: this model has {n} classes (0-{n - 1})."
+        return ""
 
     def class_entries(self) -> tuple[str, ...]:
         """Every class as the picker lists it."""
@@ -114,15 +132,22 @@ class Words:
         index = "" if name == f"class {e.target}" else f" (class {e.target})"
         return f"explaining <b>{html.escape(name)}</b>{index} · {html.escape(self.score_text(e))}"
 
-    def caption(self, e: Explanation) -> str:
-        """HTML: what a bright pixel of this map means."""
+    def caption(self, e: Explanation, same_as: Sequence[str] = ()) -> str:
+        """HTML: what a bright pixel of this map means, and the methods whose map is the
+        same picture for this model (`map_notes.same_maps`)."""
         method = self.kernel.get_method(e.settings.method)
-        return f"<small>{html.escape(method_caption(method, e.signed))}</small>"
+        text = method_caption(method, e.signed)
+        if same_as:
+            text += f" · same map as {', '.join(same_as)} for this model"
+        return f"<small>{html.escape(text)}</small>"
 
     def status(self, e: Explanation, notices: Sequence[str]) -> str:
-        """HTML: what was explained, how long it took, and any `notices`."""
+        """HTML: what was explained, how long it took, and any `notices` (the class
+        names' own notice, e.g. ImageNet names offline, only the first time)."""
         took = "cached" if e.source == "cached" else f"{e.seconds * 1000:.0f} ms, {e.source}"
-        notes = [n for n in (e.note, *notices, self.class_names.notice) if n]
+        names_notice = "" if self._said_names_notice else self.class_names.notice
+        self._said_names_notice = bool(names_notice) or self._said_names_notice
+        notes = [n for n in (e.note, *notices, names_notice) if n]
         return html.escape(" · ".join([self.describe(e.settings), took, *notes]))
 
     def score_text(self, e: Explanation) -> str:

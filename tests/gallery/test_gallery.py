@@ -232,8 +232,9 @@ def test_imagenet_class_names_and_their_offline_fallback(results, monkeypatch):
     gallery = CamGallery(folder, images=data.images, class_names="imagenet",
                          transport=RecordingTransport())
     assert gallery.name(2) == "class 2"
-    assert gallery.class_names.notice == \
-        "could not load ImageNet names (OSError); showing class indices"
+    assert gallery.class_names.notice.startswith(
+        "ImageNet class names not loaded: OSError: no network. Showing class indices; pass "
+        "class_names= a list of the 1000 names")
     with pytest.raises(ValueError, match='class_names must be a list, a dict, a callable or "imagenet"'):
         CamGallery(folder, images=data.images, class_names="imagenett")
 

@@ -107,6 +107,17 @@ class AttentionRollout(Method):
                low=0.0, high=0.99),
     )
 
+    def check_model(self, model: keras.Model, options: dict) -> None:
+        """Refuse a model without keras.layers.MultiHeadAttention (on any input's
+        branch; `compute` checks the explained input's)."""
+        if not any(isinstance(call.layer, keras.layers.MultiHeadAttention)
+                   for call in all_calls(model)):
+            raise ValueError(
+                f"Model {model.name!r} has no keras.layers.MultiHeadAttention, so there is "
+                "no attention to roll out. Attention rollout reads the attention weights of "
+                "MultiHeadAttention layers (also inside custom layers); for other models use "
+                "a CAM method on a token layer.")
+
     def compute(self, run: Run) -> Attribution:
         model = run.probe.model
         calls, grid = attention_calls(model, run.input_index)
