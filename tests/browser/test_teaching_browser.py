@@ -1,17 +1,18 @@
 """CamCompare's grid and the viewer's teaching strips in JupyterLab at 1100x900 with the
-file browser open and in the dark theme: no horizontal scroll, every cell's overlay
-drawn, captions readable. Screenshots in tests/browser/artifacts/<test>/; with
+file browser open and in the dark theme, and in Notebook 7 at 900 px: no horizontal
+scroll, every cell's overlay drawn, captions readable. Screenshots in tests/browser/artifacts/<test>/; with
 CAM_WIDGETS_README_SHOT=1 the grid's page shot replaces docs/images/compare.png."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 from pathlib import Path
 
 import pytest
 from harness import (ConsoleLog, Server, Shots, kernel_exec, open_notebook, output_of,
-                     run_all_cells, stage_notebook, wait_for_canvases)
+                     run_all_cells, stage_notebook, wait_for_canvases, wait_kernel_idle)
 from playwright.sync_api import Page
 
 from test_viewer_page import CONTRASTS
@@ -72,4 +73,35 @@ def test_compare_grid_and_depth_strip_fit_and_read_in_dark(
         CONTRASTS.replace(".cam-widgets-view", ".cam-compare")) if r < 4.5]
     shots.take(page, "compare-dark", show=grid)
     assert not low, f"texts below 4.5:1 in the dark theme: {low}"
+    console_log.assert_clean()
+
+
+def test_teaching_views_fit_notebook7_at_900px(
+        page: Page, notebook: Server, test_name: str, shots: Shots,
+        console_log: ConsoleLog) -> None:
+    # Notebook 7.6 itself throws this on load (see test_viewer_page's Notebook 7 test)
+    console_log.ignore.append(re.compile(
+        r"^pageerror: Cannot read properties of undefined \(reading 'schema'\)$"))
+    page.set_viewport_size({"width": 900, "height": 900})
+    path = stage_notebook(NOTEBOOK, notebook, test_name)
+    page.goto(f"{notebook.url}/notebooks/{path}", timeout=30_000)
+    page.wait_for_function("path => window.jupyterapp?.shell?.currentWidget?.context?.path "
+                           "=== path", arg=path, timeout=30_000)
+    wait_kernel_idle(page)
+    run_all_cells(page, timeout=180)
+    grid = output_of(page, 1)
+    wait_for_canvases(grid, 9, timeout=120)
+    kernel_exec(page, "c.flush()", timeout=120)
+    grid.locator(".widget-html", has_text="ins").first.wait_for(timeout=60_000)
+    got = grid.evaluate(WIDTHS, ".cam-compare")
+    shots.take(page, "notebook7-900-compare", show=grid)
+    viewer = output_of(page, 2)
+    wait_for_canvases(viewer, 3, timeout=60)
+    kernel_exec(page, "v.sanity_check()", timeout=120)
+    viewer.locator(".widget-html", has_text="rank corr").first.wait_for(timeout=60_000)
+    strips = viewer.evaluate(WIDTHS, ".cam-widgets-view")
+    shots.take(page, "notebook7-900-depths-and-sanity",
+               show=viewer.locator("button", has_text="last_conv"))
+    assert got["view"] <= got["area"] and not got["scrolled"], got
+    assert strips["view"] <= strips["area"] and not strips["scrolled"], strips
     console_log.assert_clean()
