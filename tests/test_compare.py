@@ -8,6 +8,8 @@ import pytest
 
 from cam_widgets import CamCompare, explain
 from cam_widgets.datasets import CLASS_NAMES, make_shapes, shapes_model
+from cam_widgets.compare import grid
+from cam_widgets.compare.cells import CellMap
 from cam_widgets.metrics import deletion_insertion
 from cam_widgets.viewer.transport import RecordingTransport
 
@@ -100,3 +102,17 @@ def test_bad_settings_are_refused_with_what_would_be_right():
     compare = CamCompare(model, methods=("gradcam",))
     with pytest.raises(ValueError, match="class index 0..3"):
         compare.target = 7
+
+
+def test_a_cell_whose_map_equals_an_earlier_ones_says_so():
+    values = np.linspace(0, 1, 16, dtype=np.float32).reshape(4, 4)
+    maps = {"gradcam": CellMap("gradcam", values, 0, False),
+            "hirescam": CellMap("hirescam", values + 5e-4, 0, False),  # within 1e-3
+            "layercam": CellMap("layercam", values[::-1].copy(), 0, False),
+            "eigencam": CellMap("eigencam", np.zeros((4, 4), np.float32), 0, False),
+            "scorecam": CellMap("scorecam", np.zeros((4, 4), np.float32), 0, False)}
+    order = ("gradcam", "layercam", "hirescam", "eigencam", "scorecam")
+    assert [grid.same_as(m, maps, order) for m in order] == [
+        None, None, "gradcam", None, None]  # flat maps are never "the same"
+    lines = grid.caption_lines("hirescam", None, True, None, {}, "gradcam")
+    assert lines == ["hirescam · same map as gradcam", "del ...", "ins ..."]

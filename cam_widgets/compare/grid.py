@@ -10,6 +10,7 @@ import numpy as np
 
 from cam_widgets.compare.cells import CellMap, CellNumbers
 from cam_widgets.viewer import compose
+from cam_widgets.viewer.map_notes import FLAT_SPAN, SAME_MAP_TOLERANCE
 
 #: the numbers' columns: (key, label, whether higher is better)
 COLUMNS = (("deletion", "del", False), ("insertion", "ins", True), ("pointing", "pt", True))
@@ -35,14 +36,35 @@ def heat(cell: CellMap, colormap: str, scale: str) -> np.ndarray:
 
 
 def caption_lines(method: str, error: str | None, mapped: bool,
-                  numbers: CellNumbers | None, marks: Mapping[str, set[str]]) -> list[str]:
-    """A cell's caption: its method, then its error, "computing..." before its map
-    arrives, or its numbers (a star on a column's best)."""
+                  numbers: CellNumbers | None, marks: Mapping[str, set[str]],
+                  same_as: str | None = None) -> list[str]:
+    """A cell's caption: its method (and the earlier method whose map is the same
+    picture), then its error, "computing..." before its map arrives, or its numbers (a
+    star on a column's best)."""
     if error is not None:
         return [method, error]
     if not mapped:
         return [method, "computing...", ""]
-    return [method, *number_lines(method, numbers, marks)]
+    title = method if same_as is None else f"{method} · same map as {same_as}"
+    return [title, *number_lines(method, numbers, marks)]
+
+
+def same_as(method: str, maps: Mapping[str, CellMap], order: Sequence[str]) -> str | None:
+    """The first method before `method` in `order` whose map is the same picture (no
+    pixel apart by more than `SAME_MAP_TOLERANCE`; maps of one value everywhere are
+    left out): HiResCAM, XGrad-CAM and Grad-CAM agree on a model whose last feature map
+    is averaged."""
+    mine = maps.get(method)
+    if mine is None or np.ptp(mine.values) < FLAT_SPAN:
+        return None
+    for other in order[:order.index(method)]:
+        theirs = maps.get(other)
+        if (theirs is not None and theirs.signed == mine.signed
+                and theirs.values.shape == mine.values.shape
+                and np.ptp(theirs.values) >= FLAT_SPAN
+                and float(np.abs(theirs.values - mine.values).max()) <= SAME_MAP_TOLERANCE):
+            return other
+    return None
 
 
 def header_lines(class_name: str, predicted: bool, pointing: bool) -> list[str]:

@@ -184,7 +184,8 @@ class CamCompare(HasTraits):
 
     def _caption(self, method: str, marks: Mapping[str, set[str]]) -> list[str]:
         return grid.caption_lines(method, self.jobs.errors.get(method), method in self.maps,
-                                  self.numbers.get(method), marks)
+                                  self.numbers.get(method), marks,
+                                  grid.same_as(method, self.maps, self.methods))
 
     def _header(self) -> list[str]:
         name = self.class_names(self.explained_class, self.n_classes)
