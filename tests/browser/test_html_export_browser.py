@@ -30,17 +30,32 @@ labels = data.labels.copy()
 labels[1] = (labels[1] + 1) % 4  # one image labelled wrong
 CamGallery(explain(model, data.images), images=data.images, labels=labels,
            class_names=list(CLASS_NAMES)).to_html(sys.argv[2])
+# a notebook as saved with widget state on, exported for offline reading
+import nbformat
+from ipywidgets.embed import dependency_state
+from cam_widgets.export.notebook import notebook_to_html
+bundle = viewer.widget._repr_mimebundle_()
+nb = nbformat.v4.new_notebook()
+nb.cells.append(nbformat.v4.new_code_cell("viewer.show(image)", outputs=[
+    nbformat.v4.new_output("display_data", data=bundle)]))
+nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {
+    "version_major": 2, "version_minor": 0,
+    "state": dependency_state(viewer.widget, drop_defaults=True)}}
+nbformat.write(nb, sys.argv[3])
+notebook_to_html(sys.argv[3], sys.argv[4])
 """
 
 
 @pytest.fixture(scope="module")
-def pages(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def pages(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     folder = tmp_path_factory.mktemp("export")
     viewer, gallery = folder / "viewer.html", folder / "gallery.html"
+    notebook = folder / "notebook.html"
     env = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="3")
-    subprocess.run([sys.executable, "-c", _WRITE, str(viewer), str(gallery)], check=True,
+    subprocess.run([sys.executable, "-c", _WRITE, str(viewer), str(gallery),
+                    str(folder / "lesson.ipynb"), str(notebook)], check=True,
                    env=env, timeout=300, cwd=folder)
-    return viewer, gallery
+    return viewer, gallery, notebook
 
 
 def _offline(browser: Browser, scheme: str) -> tuple[BrowserContext, list[str]]:
@@ -101,7 +116,7 @@ def test_viewer_page_switches_class_and_opacity_offline(browser: Browser, pages,
 def test_viewer_and_gallery_pages_follow_the_dark_scheme(browser: Browser, pages, shots: Shots):
     context, asked = _offline(browser, "dark")
     page = context.new_page()
-    for path in pages:
+    for path in pages[:2]:
         page.goto(path.as_uri())
         background = page.evaluate("getComputedStyle(document.body).backgroundColor")
         assert background == "rgb(17, 20, 24)"  # --bg of the dark scheme
@@ -112,4 +127,18 @@ def test_viewer_and_gallery_pages_follow_the_dark_scheme(browser: Browser, pages
     assert "wrong" in page.locator("figure:visible figcaption").inner_text()
     shots.take(page, "dark-gallery-wrong-only")
     assert not asked
+    context.close()
+
+
+def test_a_saved_notebook_exported_for_offline_shows_the_view(browser: Browser, pages,
+                                                              shots: Shots):
+    context, asked = _offline(browser, "light")
+    page = context.new_page()
+    page.goto(pages[2].as_uri())
+    picture = page.locator('.jp-OutputArea-output img[src^="data:image/png"]')
+    picture.wait_for()
+    width = picture.evaluate("img => img.complete ? img.naturalWidth : 0")
+    assert width > 300  # the captioned figure: three panels side by side
+    shots.take(page, "notebook-offline", show=picture)
+    assert all("cdn" in url or "unpkg" in url or "cloudflare" in url for url in asked)
     context.close()
