@@ -75,19 +75,20 @@ def viewer_page(viewer: Any, wiring: Any, classes: int, layers: Any,
         predictions = explainer.predictions.get(s.image_index, first.predictions)
         if predictions is None:
             targets = [first.target]
-        else:  # the top classes, the shown one first when it is among them
+        else:  # the shown class first, then the top others
             order = [int(i) for i in np.argsort(-np.asarray(predictions, np.float64))]
-            targets = order[:classes]
-            if first.target in targets:
-                targets.remove(first.target)
-                targets.insert(0, first.target)
-    views = [_view(explainer, wiring.words, _explanation(
-        explainer, replace(s, target=t, layer=p)), s.scale) for t in targets for p in paths]
+            targets = [first.target, *[c for c in order if c != first.target]][:classes]
+    # layer by layer, so each layer's output is computed once for all classes (the
+    # activation cache holds fewer layers than a menu may list); shown class by class
+    found = {(t, p): _explanation(explainer, replace(s, target=t, layer=p))
+             for p in paths for t in targets}
+    views = [_view(explainer, wiring.words, found[t, p], s.scale)
+             for t in targets for p in paths]
     image = session.images.display(s.image_index, s.input_index)
     return ViewerPage(
         title or "Where the model looks", render.encode_png(render.to_rgba8(render.to_rgb8(image))),
         tuple(views), s.opacity, pixelated=max(image.shape[:2]) <= PANEL_PX,
-        first=paths.index(s.layer) if s.layer in paths else 0,
+        first=paths.index(s.layer) if s.layer in paths else 0,  # first class: the shown
         note=f"{s.method} · image {s.image_index}: top {len(targets)} classes at "
              f"{len(paths)} layer(s); pick a class, a layer and the opacity below")
 

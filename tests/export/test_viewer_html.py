@@ -93,3 +93,17 @@ def test_save_html_button_writes_the_file_or_says_why_not(shapes, tmp_path, monk
     # five classes asked, the model has four: all four, at the six menu layers
     assert len(CLASS_NAMES) == 4
     assert len(_maps((tmp_path / "cam_view.html").read_text("utf-8"))) == 4 * 6
+
+
+def test_to_html_starts_with_the_shown_class_even_outside_the_top(shapes, tmp_path):
+    model, data = shapes
+    viewer = CamViewer(model, prefetch=False)
+    viewer.show(data.images[0])
+    predictions = viewer._wiring.session.explainer.predictions[0]
+    last = int(np.argmin(predictions))  # the least likely class
+    viewer.target = last
+    viewer.to_html(tmp_path / "v.html", classes=2, layers=["last_conv", "conv1"])
+    maps = _maps((tmp_path / "v.html").read_text("utf-8"))
+    assert [(int(c), layer) for c, layer, _ in maps] == [
+        (last, "last_conv"), (last, "conv1"),
+        (int(np.argmax(predictions)), "last_conv"), (int(np.argmax(predictions)), "conv1")]
