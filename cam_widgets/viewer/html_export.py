@@ -111,9 +111,11 @@ class SaveButton:
         self.button = widgets.Button(description="Save HTML", icon="download",
                                      tooltip="write the views of the top 5 classes at the "
                                              "menu's layers to one offline HTML file",
-                                     layout=widgets.Layout(width="auto"))
-        self.note = widgets.HTML()
-        self.box = widgets.HBox([self.button, self.note])
+                                     layout=widgets.Layout(width="auto", min_width="110px",
+                                                           flex="0 0 auto"))
+        self.note = widgets.HTML(layout=widgets.Layout(flex="1 1 auto", min_width="0"))
+        self.box = widgets.HBox([self.button, self.note],
+                                layout=widgets.Layout(align_items="center"))
         self.button.on_click(lambda _: self.save())
 
     def save(self) -> None:
@@ -122,6 +124,6 @@ class SaveButton:
         except Exception as e:  # shown beside the button, never raised into the page
             self.note.value = f"<small>not saved: {html.escape(str(e) or type(e).__name__)}</small>"
             return
-        where = os.path.abspath(SAVE_NAME)
-        self.note.value = (f"<small>saved {html.escape(where)} ({size / 1e6:.1f} MB): open it "
-                           "in any browser, offline</small>")
+        where = html.escape(os.path.abspath(SAVE_NAME), quote=True)
+        self.note.value = (f'<small title="{where}">saved {SAVE_NAME} ({size / 1e6:.1f} MB) '
+                           "in the kernel's folder: open it in any browser, offline</small>")

@@ -88,7 +88,16 @@ def test_a_demo_notebook_reopened_without_its_kernel_shows_the_view(
     page.goto(f"{server.url}/lab?token={token}")
     open_notebook(page, server, "lesson.ipynb")
     run_all_cells(page)
-    wait_for_canvases(output_of(page, 1), 3)
+    output = output_of(page, 1)
+    wait_for_canvases(output, 3)
+    # "Save HTML", beside "Download PNG": the page is written beside the notebook
+    button = output.get_by_role("button", name="Save HTML")
+    button.scroll_into_view_if_needed()
+    button.click()
+    output.locator("text=saved ").wait_for(timeout=120_000)
+    page_html = (server.root / "cam_view.html").read_text("utf-8")
+    assert page_html.count('class="cw-map"') == 4 * 6  # 4 classes x the menu's 6 layers
+    shots.take(page, "saved-html", show=button)
     time.sleep(1.0)  # the saved picture's refresh reaches the page
     save_notebook(page)
     saved = json.loads((server.root / "lesson.ipynb").read_text())
