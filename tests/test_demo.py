@@ -2,6 +2,7 @@
 the token it prints, and keeps that token off its command line."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -85,3 +86,36 @@ def test_the_demo_needs_the_token_it_prints(demo):
     assert _status(f"{base}?token=wrong{token}") == 403
     cmdline = Path(f"/proc/{proc.pid}/cmdline").read_bytes().decode()
     assert "jupyter" in cmdline and token not in cmdline  # `ps` does not show it
+
+
+def _token(proc: subprocess.Popen, port: int) -> str:
+    for line in proc.stdout:
+        match = re.search(rf"http://127\.0\.0\.1:{port}/\S*\?token=([A-Za-z0-9_-]{{32,}})", line)
+        if match:
+            return match.group(1)
+    raise AssertionError("the demo printed no URL with a token")
+
+
+def test_the_demo_saves_widget_state_through_its_own_settings(demo, tmp_path):
+    port, proc = demo
+    token = _token(proc, port)
+    url = (f"http://127.0.0.1:{port}/lab/api/settings/"
+           f"@jupyter-widgets/jupyterlab-manager:plugin?token={token}")
+    deadline = time.monotonic() + 60
+    while True:
+        assert proc.poll() is None, "JupyterLab exited"
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                plugin = json.load(response)
+            break
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            assert time.monotonic() < deadline, "JupyterLab did not answer within 60 s"
+            time.sleep(0.3)
+    # JupyterLab's own default is false; the demo's override makes it true
+    assert plugin["schema"]["properties"]["saveState"]["default"] is True
+    override = ROOT / "build" / "demo" / "lab-settings" / "overrides.d" / "cam_widgets_demo.json"
+    assert json.loads(override.read_text()) == {
+        "@jupyter-widgets/jupyterlab-manager:plugin": {"saveState": True}}
+    config = tmp_path / "jupyter_config_dir"  # the user's config dir, as the fixture sets it
+    written = [p for p in config.rglob("*") if p.is_file()] if config.exists() else []
+    assert not any("saveState" in p.read_text(errors="ignore") for p in written)

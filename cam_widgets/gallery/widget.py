@@ -196,6 +196,15 @@ class CamGallery(traitlets.HasTraits):
                                      opacity=self.opacity, colormap=self.colormap)
         return self._viewer
 
+    def to_html(self, path: str | os.PathLike[str], all_pages: bool = False, size: int = 128,
+                title: str | None = None) -> int:
+        """Write this page's thumbnails (every filtered page's with `all_pages`) with their
+        captions to ONE self-contained HTML file (no network, no Python to view it), with
+        an opacity slider and a "misclassified only" switch. Returns its size in bytes."""
+        from cam_widgets.gallery.html_export import write_html
+
+        return write_html(self, path, all_pages, size, title)
+
     # -- widgets -------------------------------------------------------------------------
     def _make_controls(self) -> widgets.Widget:
         classes = [("any", None)] + [(self.name(c), c) for c in classes_in(self.data)]

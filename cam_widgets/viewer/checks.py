@@ -4,6 +4,7 @@ what would be right."""
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 import numpy as np
@@ -61,3 +62,28 @@ def options(kernel: Any, method_name: str, value: dict[str, Any]) -> dict[str, A
     """The method's declared options (`Method.check_options`)."""
     kernel.get_method(method_name).check_options(value)
     return dict(value)
+
+
+def classes(value: Any) -> int:
+    """How many top classes an export holds: an int >= 1."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"classes must be an int >= 1 (how many top classes), got {value!r}")
+    if value < 1:
+        raise ValueError(f"classes must be >= 1 (how many top classes), got {value}")
+    return int(value)
+
+
+def layers(value: Any, known: list[str]) -> list[str]:
+    """Layer paths to export: each one of `known` (the model's spatial layers), else a
+    ValueError with the close matches."""
+    if isinstance(value, str) or not hasattr(value, "__iter__"):
+        raise TypeError(f"layers must be None or a list of layer paths, got {value!r}")
+    chosen = [str(path) for path in value]
+    if not chosen:
+        raise ValueError("layers is empty: give None (the layer menu's layers) or some paths")
+    for path in chosen:
+        if path not in known:
+            close = difflib.get_close_matches(path, known, n=3, cutoff=0.5)
+            hint = f"; did you mean {close}?" if close else f"; the spatial layers: {known}"
+            raise ValueError(f"unknown layer {path!r}{hint}")
+    return chosen

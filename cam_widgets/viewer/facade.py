@@ -206,6 +206,17 @@ class CamViewer(HasTraits):
         with open(path, "wb") as f:
             f.write(render.encode_png(self.snapshot()))
 
+    def to_html(self, path: str | os.PathLike[str], classes: int = 5,
+                layers: Sequence[str] | None = None, title: str | None = None) -> int:
+        """Write the shown image's maps to ONE self-contained HTML file (no network, no
+        Python needed to view it): the top `classes` classes at `layers` (None: the layer
+        menu's) for the current method, with captions, colour bars and buttons that switch
+        class, layer and opacity. Maps already computed come from the cache. Returns the
+        file's size in bytes."""
+        from cam_widgets.viewer.html_export import write_html
+
+        return write_html(self, self._wiring, path, classes, layers, title)
+
     @property
     def widget(self) -> Any:
         """The widget `show()` returns."""

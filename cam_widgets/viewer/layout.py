@@ -78,6 +78,7 @@ class Layout:
         self.error_box = widgets.HTML(layout=widgets.Layout(display="none"))
         self.colour_bar = widgets.Image(format="png", layout=widgets.Layout(width="100%"))
         self.download = widgets.HTML()
+        self.save_html = widgets.Box()  # the "Save HTML" button (`html_export`), beside it
         self.boxes: dict[str, widgets.Box] = {}
         self.panel_px = PANEL_PX
         for name, canvas in transport.canvases.items():
@@ -91,7 +92,7 @@ class Layout:
         self.widget = CamView(png, children=[
             widgets.HTML(_CSS), self.class_label, self.caption, panels,
             self.status, self.error_box, controls,
-            self.download,
+            _row([self.download, self.save_html], align_items="center"),
         ])
         self.widget.add_class("cam-widgets-view")
 

@@ -13,6 +13,7 @@ import ipywidgets as widgets
 from cam_widgets.viewer import map_notes
 from cam_widgets.viewer.drawing import RegionDrawing
 from cam_widgets.viewer.explainer import Explanation
+from cam_widgets.viewer.html_export import SaveButton
 from cam_widgets.viewer.layout import Layout
 from cam_widgets.viewer.method_options import MethodOptions
 from cam_widgets.viewer.model_facts import ModelFacts
@@ -81,6 +82,8 @@ class Wiring:
         self.others = OtherInputs(viewer, kernel, self.session,
                                   [name for name, _, _ in self.facts.inputs],
                                   lambda: self.layout.panel_px)
+        self.save_html = SaveButton(viewer)
+        self.layout.save_html.children = (self.save_html.box,)
         self.layout.widget.children = (*self.layout.widget.children, self.others.box,
                                        self.teaching.box)
         self.pictures = Pictures(
