@@ -17,6 +17,8 @@ from cam_widgets.viewer import CamViewer
 
 JUPYTER = str(Path(sys.executable).parent / "jupyter")
 
+pytestmark = pytest.mark.slow  # each test runs nbconvert (a few seconds)
+
 
 def write_saved_notebook(path: Path) -> str:
     """A notebook as JupyterLab saves it with widget state on: the viewer's display
