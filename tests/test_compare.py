@@ -10,7 +10,7 @@ from cam_widgets import CamCompare, explain
 from cam_widgets.datasets import CLASS_NAMES, make_shapes, shapes_model
 from cam_widgets.compare import grid
 from cam_widgets.compare.cells import CellMap
-from cam_widgets.metrics import deletion_insertion
+from cam_widgets.metrics import deletion_insertion, sanity_check
 from cam_widgets.viewer.transport import RecordingTransport
 
 METHODS = ("occlusion", "saliency", "gradcam", "gradcam++")
@@ -85,12 +85,12 @@ def test_a_class_change_recomputes_every_cell_and_the_latest_wins(shown):
         compare.target = 2  # before the first class's cells are done
         await compare.wait()
 
-    runs = compare.scheduler.runs
+    runs = compare.jobs.scheduler.runs
     asyncio.run(change_twice())
     assert {cell.target for cell in compare.maps.values()} == {2}
     assert set(compare.numbers) == set(METHODS)
     # class 1's jobs were dropped: at most the one in flight ran, then class 2's eight
-    assert compare.scheduler.runs - runs <= 2 * len(METHODS) + 1
+    assert compare.jobs.scheduler.runs - runs <= 2 * len(METHODS) + 1
     assert "class triangle (chosen)" in compare.page.header.value
     compare.target = None
 
@@ -116,3 +116,28 @@ def test_a_cell_whose_map_equals_an_earlier_ones_says_so():
         None, None, "gradcam", None, None]  # flat maps are never "the same"
     lines = grid.caption_lines("hirescam", None, True, None, {}, "gradcam")
     assert lines == ["hirescam · same map as gradcam", "del ...", "ins ..."]
+
+
+def test_the_sanity_check_of_a_cell_shows_under_the_grid_and_in_the_snapshot(shown):
+    compare, model, data = shown
+    before = compare.snapshot()
+    with pytest.raises(ValueError, match="one of the grid's methods"):
+        compare.sanity_check("layercam")
+    compare.target = 1
+    compare.flush()
+    compare.sanity_check("saliency")
+    compare.flush()
+    want = sanity_check(model, data.images[:1], method="saliency", target=1)
+    got = compare.sanity.check
+    assert got.layers == want.layers and len(got.layers) >= 2
+    np.testing.assert_allclose(got.maps, want.maps, atol=1e-5)
+    assert len(compare.sanity.strip.children) == len(want.layers) + 1  # original + steps
+    captions = [item.children[1].value for item in compare.sanity.strip.children]
+    assert captions[0] == "original<br>rank corr 1"
+    assert captions[1].endswith(f"rank corr {want.spearman_abs[0, 0]:.2f}")
+    assert compare.sanity.note.value.startswith("saliency: sanity check: layers randomised")
+    with_strip = compare.snapshot()
+    assert with_strip.shape[0] > before.shape[0] and with_strip.shape[1] == before.shape[1]
+    compare.target = None  # another class: the strip belonged to class 1
+    assert compare.sanity.check is None and compare.sanity.strip.children == ()
+    compare.flush()

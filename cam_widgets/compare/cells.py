@@ -10,10 +10,11 @@ from typing import Any
 import numpy as np
 
 from cam_widgets.kernel import explain
-from cam_widgets.kernel.methods import get_method
+from cam_widgets.kernel.methods import get_method, method_names
 from cam_widgets.kernel.methods.cam import CamMethod
 from cam_widgets.metrics import deletion_insertion, pointing_game
 from cam_widgets.render import load_image
+from cam_widgets.sanity import SanityCheck, sanity_check
 
 #: the default methods, cheapest first: the CAM family shares one forward pass
 DEFAULT_METHODS = ("gradcam", "gradcam++", "layercam", "hirescam", "xgradcam", "saliency",
@@ -42,6 +43,15 @@ class CellNumbers:
     deletion: float
     insertion: float
     pointing: bool | None
+
+
+def check_methods(methods: Any) -> None:
+    """A ValueError unless `methods` is a non-empty list of registered method names."""
+    known = method_names()
+    unknown = [m for m in methods if m not in known]
+    if unknown or not methods:
+        raise ValueError(f"methods must be a non-empty list of method names from "
+                         f"{sorted(known)}; unknown: {unknown}.")
 
 
 def one_image(image: Any) -> np.ndarray:
@@ -106,6 +116,12 @@ class CellSource:
             result = explain(self.model, self.inputs, **kwargs)
         return CellMap(method, np.asarray(result.maps[0], np.float32),
                        int(result.targets[0]), get_method(method).signed_map(False))
+
+    def sanity_check(self, method: str, target: int) -> SanityCheck:
+        """`method`'s maps of class `target` as the model's layers are randomised from
+        the top (`cam_widgets.sanity.sanity_check`, on a copy of the model)."""
+        options = {"layer": self.layer} if get_method(method).uses_layer else {}
+        return sanity_check(self.model, self.inputs, method=method, target=target, **options)
 
     def numbers(self, cell: CellMap) -> CellNumbers:
         """Deletion and insertion AUC of the map (and the pointing game with a box)."""

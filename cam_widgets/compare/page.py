@@ -14,8 +14,8 @@ from cam_widgets.viewer.layout import CamView
 
 _CSS = """<style>
 .cam-compare { max-width: 100%; box-sizing: border-box; overflow: hidden; }
-.cam-compare canvas, .cam-compare img { width: 100% !important; height: auto !important;
-  image-rendering: pixelated; }
+.cam-compare-cell canvas, .cam-compare-cell img { width: 100% !important;
+  height: auto !important; image-rendering: pixelated; }
 .cam-compare .widget-html-content { white-space: normal; overflow-wrap: anywhere;
   color: var(--jp-content-font-color1, inherit); line-height: 1.3; }
 .cam-compare .widget-label { color: var(--jp-widgets-color, inherit); }
@@ -28,11 +28,11 @@ PREDICTED = -1  # the class menu's value for "the predicted class"
 class ComparePage:
     """The widgets of a comparison. The opacity, colormap and scale controls are linked
     to `owner`'s traits of those names; the class menu reports to `on_class(index)`
-    (PREDICTED for the predicted class)."""
+    (PREDICTED for the predicted class); `below` are widgets under the grid."""
 
     def __init__(self, owner: HasTraits, methods: Sequence[str], canvases: dict[str, Any],
                  columns: int, picture: Callable[[], bytes | None],
-                 on_class: Callable[[int], None]) -> None:
+                 on_class: Callable[[int], None], below: Sequence[Any] = ()) -> None:
         self.header = widgets.HTML()
         self.class_menu = widgets.Dropdown(options=[("predicted", PREDICTED)],
                                            value=PREDICTED, description="class")
@@ -56,7 +56,7 @@ class ComparePage:
             grid_template_columns=f"repeat({columns}, minmax(0, 1fr))",
             grid_gap="6px", width="100%"))
         self.widget = CamView(picture, children=[widgets.HTML(_CSS), self.header,
-                                                 self.controls, self.cells])
+                                                 self.controls, self.cells, *below])
         self.widget.add_class("cam-compare")
 
     def classes(self, options: list[tuple[str, int]], value: int) -> None:

@@ -18,15 +18,15 @@ from traitlets import Float, HasTraits, Unicode, validate
 from cam_widgets import render
 from cam_widgets.compare import grid
 from cam_widgets.compare.cells import (
-    DEFAULT_METHODS, CellMap, CellNumbers, CellSource, one_image)
+    DEFAULT_METHODS, CellMap, CellNumbers, CellSource, check_methods, one_image)
 from cam_widgets.compare.jobs import CellJobs
 from cam_widgets.compare.page import PREDICTED, ComparePage
-from cam_widgets.kernel.methods import method_names
+from cam_widgets.compare.sanity import CompareSanity
 from cam_widgets.kernel.targets import class_count
-from cam_widgets.viewer import checks, compose
+from cam_widgets.viewer import checks, compose, strips
 from cam_widgets.viewer.facade import SettingError
 from cam_widgets.viewer.layout import CamView
-from cam_widgets.viewer.scheduler import KERNEL_LOCK, LatestWins
+from cam_widgets.viewer.scheduler import KERNEL_LOCK
 from cam_widgets.viewer.transport import CanvasTransport
 from cam_widgets.viewer.words import ClassNames
 
@@ -53,11 +53,7 @@ class CamCompare(HasTraits):
                  = None, preprocess: Callable[[np.ndarray], Any] | None = None,
                  layer: Any = None, *, boxes: Any = None, columns: int = 3) -> None:
         super().__init__()
-        known = method_names()
-        unknown = [m for m in methods if m not in known]
-        if unknown or not methods:
-            raise ValueError(f"methods must be a non-empty list of method names from "
-                             f"{sorted(known)}; unknown: {unknown}.")
+        check_methods(methods)
         self.model, self.preprocess, self.layer = model, preprocess, layer
         self.methods = tuple(methods)
         self.class_names = ClassNames(class_names)
@@ -70,9 +66,11 @@ class CamCompare(HasTraits):
         self._predicted = -1
         self.jobs = CellJobs(self.methods, self._draw_cell, self._caption_all,
                              lambda: self.widget.update_saved_picture())
+        self.sanity = CompareSanity(self.methods, self._sanity_job, lambda: self._image,
+                                    lambda: (self.colormap, self.opacity))
         self.page = ComparePage(
             self, self.methods, {m: t.canvases["overlay"] for m, t in self.transports.items()},
-            self.columns, self._png, self._on_class_menu)
+            self.columns, self._png, self._on_class_menu, below=[self.sanity.box])
         self.widget = self.page.widget
         self.observe(self._on_target, names=["target"])
         self.observe(self._on_colours, names=["colormap", "scale"])
@@ -108,16 +106,27 @@ class CamCompare(HasTraits):
             transport.send(image_png, None, self.opacity)
         self._fill_classes()
         self._restart()
-        self.scheduler.flush()
+        self.jobs.scheduler.flush()
         return self.widget
 
     def flush(self) -> None:
-        """Compute every pending cell now and draw it."""
-        self.scheduler.flush()
+        """Compute every pending cell (and a requested sanity check) now and draw it."""
+        self.jobs.scheduler.flush()
+        self.sanity.scheduler.flush()
+
+    def sanity_check(self, method: str | None = None) -> None:
+        """Show the sanity check of `method` (default: the first of the grid) under the
+        grid: its map as the model's layers are randomised from the top (Adebayo et al.
+        2018), for the image and class shown."""
+        method = self.methods[0] if method is None else method
+        if method not in self.methods:
+            raise ValueError(f"method must be one of the grid's methods "
+                             f"{list(self.methods)}; got {method!r}.")
+        self.sanity.run(method)
 
     async def wait(self, timeout: float = 120.0) -> None:
         """In a running event loop: wait until every cell is computed."""
-        await self.scheduler.wait(timeout)
+        await self.jobs.scheduler.wait(timeout)
 
     def snapshot(self) -> np.ndarray:
         """The whole captioned grid, uint8 RGBA (what `save` writes and the saved notebook
@@ -148,17 +157,13 @@ class CamCompare(HasTraits):
         """Each method's faithfulness numbers for the current class, as far as computed."""
         return self.jobs.numbers
 
-    @property
-    def scheduler(self) -> LatestWins:
-        """The cells' one-call-at-a-time scheduler."""
-        return self.jobs.scheduler
-
     def _restart(self) -> None:
         """Every cell again for the current class: blank cells until their maps arrive."""
+        self.sanity.clear()
         self.jobs.restart(self._source, self.target)
         for method in self.methods:
             self._draw_cell(method)
-        self.scheduler.request()
+        self.jobs.scheduler.request()
 
     def _caption_all(self) -> None:
         for method in self.methods:
@@ -200,10 +205,12 @@ class CamCompare(HasTraits):
     def _on_colours(self, change: dict[str, Any]) -> None:
         for method in self.methods:
             self._draw_cell(method)
+        self.sanity.repaint()
 
     def _on_opacity(self, change: dict[str, Any]) -> None:
         for transport in self.transports.values():
             transport.send(None, None, self.opacity)
+        self.sanity.repaint()
 
     # ------------------------------------------------------------------ page
     def _fill_classes(self) -> None:
@@ -221,9 +228,17 @@ class CamCompare(HasTraits):
         return None if self._image is None else render.encode_png(self._quick())
 
     def _quick(self) -> np.ndarray:
-        """The grid as it is now, without waiting for pending cells."""
+        """The grid as it is now (and the sanity strip under it), without waiting for
+        pending cells."""
         marks = grid.best(self.numbers)
         cells = [grid.cell_figure(self._image, self.maps.get(m), self._caption(m, marks),
                                   self.colormap, self.scale, self.opacity)
                  for m in self.methods]
-        return grid.grid(cells, self.columns, self._header())
+        picture = grid.grid(cells, self.columns, self._header())
+        strip = self.sanity.picture(picture.shape[1])
+        return picture if strip is None else strips.below(picture, strip)
+
+    def _sanity_job(self, method: str) -> Callable[[], Any] | None:
+        """The sanity check of `method` for the image and class shown (None before one)."""
+        source, target = self._source, self.explained_class
+        return None if source is None else lambda: source.sanity_check(method, target)

@@ -4,6 +4,7 @@ model to the fully random one. What the page shows and what `snapshot()` appends
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -43,6 +44,24 @@ def strip(cells: Sequence[np.ndarray], captions: Sequence[Sequence[str]], width:
         rows.append(np.pad(line, ((0, GAP), (0, max(0, width - line.shape[1])), (0, 0)),
                            constant_values=255)[:, :width])
     return np.concatenate([compose.text_block([title], width)] + rows, axis=0)
+
+
+SANITY_TITLE = ("sanity check: layers randomised from the top "
+                "(rank correlation of |map| with the original)")
+
+
+def sanity_cells(check: Any, image: np.ndarray, colormap: str,
+                 opacity: float) -> tuple[list[np.ndarray], list[list[str]]]:
+    """The sanity check's strip for its first image: the original map and each step's,
+    over `image`, captioned with the randomised layer and the rank correlation of |map|
+    with the original (Adebayo et al. 2018)."""
+    cells = [small_overlay(image, m[0], colormap, opacity) for m in check.maps]
+    captions = [["original", "rank corr 1"]]
+    for step, path in enumerate(check.layers):
+        name = path.rsplit("/", 1)[-1]
+        captions.append([f"+{name}" if check.cascade else name,
+                         f"rank corr {check.spearman_abs[step, 0]:.2f}"])
+    return cells, captions
 
 
 def below(figure: np.ndarray, extra: np.ndarray) -> np.ndarray:

@@ -19,6 +19,15 @@ from cam_widgets.viewer import strips
 from cam_widgets.viewer.scheduler import KERNEL_LOCK, LatestWins
 
 
+def strip_items(cells: list[np.ndarray], captions: list[list[str]]) -> list[widgets.VBox]:
+    """A strip's small pictures, each over its caption lines, for a wrapping box."""
+    return [widgets.VBox([widgets.Image(value=render.encode_png(cell), format="png",
+                                        layout=widgets.Layout(width="96px")),
+                          widgets.HTML("<br>".join(html.escape(x) for x in lines))],
+                         layout=widgets.Layout(width="100px"))
+            for cell, lines in zip(cells, captions)]
+
+
 def _key(settings: Any) -> tuple:
     """What a strip depends on (not the layer: the depth strip shows them all)."""
     return (settings.image_index, settings.input_index, settings.method, settings.target,
@@ -141,14 +150,8 @@ class TeachingViews:
         return cells, [[p.rsplit("/", 1)[-1]] for p in paths]
 
     def _sanity_cells(self) -> tuple[list[np.ndarray], list[list[str]]]:
-        check, image, v = self.sanity[1], self._image(), self.viewer
-        cells = [strips.small_overlay(image, m[0], v.colormap, v.opacity) for m in check.maps]
-        captions = [["original", "rank corr 1"]]
-        for step, path in enumerate(check.layers):
-            name = path.rsplit("/", 1)[-1]
-            captions.append([f"+{name}" if check.cascade else name,
-                             f"rank corr {check.spearman_abs[step, 0]:.2f}"])
-        return cells, captions
+        return strips.sanity_cells(self.sanity[1], self._image(), self.viewer.colormap,
+                                   self.viewer.opacity)
 
     def _draw_depths(self) -> None:
         if not self.viewer.depths or self.depths is None:
@@ -169,13 +172,7 @@ class TeachingViews:
         if self.sanity is None:
             self.sanity_box.children = ()
             return
-        cells, captions = self._sanity_cells()
-        self.sanity_box.children = [
-            widgets.VBox([widgets.Image(value=render.encode_png(cell), format="png",
-                                        layout=widgets.Layout(width="96px")),
-                          widgets.HTML("<br>".join(html.escape(x) for x in lines))],
-                         layout=widgets.Layout(width="100px"))
-            for cell, lines in zip(cells, captions)]
+        self.sanity_box.children = strip_items(*self._sanity_cells())
 
     def pictures(self, width: int) -> list[np.ndarray]:
         """The strips shown now, as pictures `width` pixels wide (for `snapshot()`)."""
@@ -184,9 +181,7 @@ class TeachingViews:
             found.append(strips.strip(*self._depth_cells(), width,
                                       f"{self.viewer.method} at every depth"))
         if self.sanity is not None:
-            found.append(strips.strip(*self._sanity_cells(), width,
-                                      "sanity check: layers randomised from the top "
-                                      "(rank correlation of |map| with the original)"))
+            found.append(strips.strip(*self._sanity_cells(), width, strips.SANITY_TITLE))
         return found
 
     def flush(self) -> None:

@@ -51,6 +51,12 @@ def test_compare_grid_and_depth_strip_fit_and_read_in_dark(
     assert got["view"] <= got["area"] and not got["scrolled"], got
     assert grid.locator(".widget-html", has_text="★").count() >= 2  # best values starred
     shots.take(page, "compare-1100-sidebar", show=grid)
+    kernel_exec(page, "c.sanity_check('gradcam'); c.flush()", timeout=120)
+    grid.locator(".widget-html", has_text="rank corr").last.wait_for(timeout=60_000)
+    got = grid.evaluate(WIDTHS, ".cam-compare")
+    assert got["view"] <= got["area"] and not got["scrolled"], got
+    shots.take(page, "compare-sanity-strip",
+               show=grid.locator(".widget-html", has_text="rank corr").last)
     if os.environ.get("CAM_WIDGETS_README_SHOT"):  # the page at 1100x900, grid in view
         README_PICTURE.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(next(shots.folder.glob("*compare-1100-sidebar.png")), README_PICTURE)
