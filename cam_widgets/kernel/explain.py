@@ -148,13 +148,13 @@ def explain(
     chosen_method = get_method(method)
     _refuse_unknown_arguments(chosen_method, options)
     options = chosen_method.check_options(options)
-    chosen_method.check_model(model, options)
     if guided and not chosen_method.guided_variant:
         raise ValueError(
             f"Method {method!r} has no guided variant, so `guided=True` would be ignored. "
             "Drop `guided`, or use it with 'saliency', 'smoothgrad' or a gradient-weighted "
             "CAM ('gradcam', 'hirescam', ...)."
         )
+    chosen_method.check_model(model, options)
     batches = as_input_batches(model, images)
     if not 0 <= input_index < len(batches):
         raise ValueError(
