@@ -5,14 +5,13 @@ CAM_WIDGETS_README_SHOT=1 the grid's page shot replaces docs/images/compare.png.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import time
 from pathlib import Path
 
 import pytest
-from harness import (ConsoleLog, Server, Shots, kernel_exec, open_notebook, output_of,
-                     run_all_cells, stage_notebook, wait_for_canvases, wait_kernel_idle)
+from harness import (ConsoleLog, Server, Shots, kernel_exec, open_in_notebook7, open_notebook,
+                     output_of, run_all_cells, stage_notebook, wait_for_canvases)
 from playwright.sync_api import Page
 
 from test_viewer_page import CONTRASTS
@@ -85,15 +84,9 @@ def test_compare_grid_and_depth_strip_fit_and_read_in_dark(
 def test_teaching_views_fit_notebook7_at_900px(
         page: Page, notebook: Server, test_name: str, shots: Shots,
         console_log: ConsoleLog) -> None:
-    # Notebook 7.6 itself throws this on load (see test_viewer_page's Notebook 7 test)
-    console_log.ignore.append(re.compile(
-        r"^pageerror: Cannot read properties of undefined \(reading 'schema'\)$"))
     page.set_viewport_size({"width": 900, "height": 900})
-    path = stage_notebook(NOTEBOOK, notebook, test_name)
-    page.goto(f"{notebook.url}/notebooks/{path}", timeout=30_000)
-    page.wait_for_function("path => window.jupyterapp?.shell?.currentWidget?.context?.path "
-                           "=== path", arg=path, timeout=30_000)
-    wait_kernel_idle(page)
+    open_in_notebook7(page, notebook, stage_notebook(NOTEBOOK, notebook, test_name),
+                      console_log)
     run_all_cells(page, timeout=180)
     grid = output_of(page, 1)
     wait_for_canvases(grid, 9, timeout=120)

@@ -12,16 +12,15 @@ import base64
 import io
 import json
 import os
-import re
 import shutil
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from harness import (ConsoleLog, Server, Shots, api, kernel_array, kernel_exec, open_notebook,
-                     output_of, run_all_cells, save_notebook, stage_notebook,
-                     wait_for_canvases, wait_for_pixels, wait_kernel_idle)
+from harness import (ConsoleLog, Server, Shots, api, kernel_array, kernel_exec,
+                     open_in_notebook7, open_notebook, output_of, run_all_cells,
+                     save_notebook, stage_notebook, wait_for_canvases, wait_for_pixels)
 from PIL import Image
 from playwright.sync_api import Page
 
@@ -171,17 +170,9 @@ def test_lab_page_fits_saves_the_current_view_and_reads_in_dark(
 def test_notebook7_page_at_900px_has_no_horizontal_scroll(
         page: Page, notebook: Server, test_name: str, shots: Shots,
         console_log: ConsoleLog) -> None:
-    # Notebook 7.6 itself throws this on load (its keyboard-shortcut settings handler),
-    # on a notebook without cells and with every third-party lab extension disabled too
-    # (checked one by one): not the viewer's
-    console_log.ignore.append(re.compile(
-        r"^pageerror: Cannot read properties of undefined \(reading 'schema'\)$"))
     page.set_viewport_size({"width": 900, "height": 900})
-    path = stage_notebook(NOTEBOOK, notebook, test_name)
-    page.goto(f"{notebook.url}/notebooks/{path}", timeout=30_000)
-    page.wait_for_function("path => window.jupyterapp?.shell?.currentWidget?.context?.path "
-                           "=== path", arg=path, timeout=30_000)
-    wait_kernel_idle(page)
+    open_in_notebook7(page, notebook, stage_notebook(NOTEBOOK, notebook, test_name),
+                      console_log)
     run_all_cells(page)
     widget = output_of(page, 1)
     canvases = wait_for_canvases(widget, 3)
