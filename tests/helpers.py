@@ -27,3 +27,21 @@ def mean_model() -> keras.Model:
     model = keras.Model(inputs, dense(keras.layers.Flatten()(inputs)))
     dense.set_weights([np.full((16, 1), 1 / 16, np.float32)])
     return model
+
+
+def write_saved_notebook(viewer, path) -> str:
+    """Write at `path` a notebook as JupyterLab saves it with widget state on: one cell
+    whose output is `viewer`'s display (its mimebundle), and its widgets' state. Returns
+    the PNG (base64) that output carries."""
+    import nbformat
+    from ipywidgets.embed import dependency_state
+
+    bundle = viewer.widget._repr_mimebundle_()
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_code_cell("viewer.show(image)", outputs=[
+        nbformat.v4.new_output("display_data", data=bundle)]))
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {
+        "version_major": 2, "version_minor": 0,
+        "state": dependency_state(viewer.widget, drop_defaults=True)}}
+    nbformat.write(nb, path)
+    return bundle["image/png"]

@@ -31,17 +31,9 @@ labels[1] = (labels[1] + 1) % 4  # one image labelled wrong
 CamGallery(explain(model, data.images), images=data.images, labels=labels,
            class_names=list(CLASS_NAMES)).to_html(sys.argv[2])
 # a notebook as saved with widget state on, exported for offline reading
-import nbformat
-from ipywidgets.embed import dependency_state
 from cam_widgets.export.notebook import notebook_to_html
-bundle = viewer.widget._repr_mimebundle_()
-nb = nbformat.v4.new_notebook()
-nb.cells.append(nbformat.v4.new_code_cell("viewer.show(image)", outputs=[
-    nbformat.v4.new_output("display_data", data=bundle)]))
-nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {
-    "version_major": 2, "version_minor": 0,
-    "state": dependency_state(viewer.widget, drop_defaults=True)}}
-nbformat.write(nb, sys.argv[3])
+from tests.helpers import write_saved_notebook
+write_saved_notebook(viewer, sys.argv[3])
 notebook_to_html(sys.argv[3], sys.argv[4])
 """
 

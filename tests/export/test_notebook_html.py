@@ -7,13 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import nbformat
 import pytest
-from ipywidgets.embed import dependency_state
 
 from cam_widgets.datasets import make_shapes, shapes_model
 from cam_widgets.export.notebook import main, nbconvert_option, notebook_to_html
 from cam_widgets.viewer import CamViewer
+from tests.helpers import write_saved_notebook as save_with_state
 
 JUPYTER = str(Path(sys.executable).parent / "jupyter")
 
@@ -21,20 +20,11 @@ pytestmark = pytest.mark.slow  # each test runs nbconvert (a few seconds)
 
 
 def write_saved_notebook(path: Path) -> str:
-    """A notebook as JupyterLab saves it with widget state on: the viewer's display
-    output (its mimebundle) and the state of its widgets. Returns the output's PNG."""
+    """A shown viewer's notebook as saved with widget state on; returns its PNG."""
     viewer = CamViewer(shapes_model(), prefetch=False)
     viewer.show(make_shapes(1, seed=4).images[0])
     viewer.flush()
-    bundle = viewer.widget._repr_mimebundle_()
-    nb = nbformat.v4.new_notebook()
-    nb.cells.append(nbformat.v4.new_code_cell("viewer.show(image)", outputs=[
-        nbformat.v4.new_output("display_data", data=bundle)]))
-    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {
-        "version_major": 2, "version_minor": 0,
-        "state": dependency_state(viewer.widget, drop_defaults=True)}}
-    nbformat.write(nb, path)
-    return bundle["image/png"]
+    return save_with_state(viewer, path)
 
 
 @pytest.fixture(scope="module")
