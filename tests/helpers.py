@@ -45,3 +45,18 @@ def write_saved_notebook(viewer, path) -> str:
         "state": dependency_state(viewer.widget, drop_defaults=True)}}
     nbformat.write(nb, path)
     return bundle["image/png"]
+
+
+def stop_group(process) -> None:
+    """Stop a process started with `start_new_session=True` and everything it started:
+    SIGTERM to its group, SIGKILL after 15 s."""
+    import os
+    import signal
+    import subprocess
+
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(5)

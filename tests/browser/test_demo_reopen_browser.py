@@ -4,10 +4,8 @@ not found"). The Jupyter dirs of this test hold no widget setting of their own."
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -18,6 +16,8 @@ import pytest
 from harness import (REPO, Server, Shots, free_port, jupyter_env, open_notebook, output_of,
                      run_all_cells, save_notebook, wait_for_canvases)
 from playwright.sync_api import Browser
+
+from tests.helpers import stop_group
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -54,12 +54,7 @@ def demo(tmp_path: Path):
         assert token, "the demo printed no token"
         yield Server("demo", f"http://127.0.0.1:{port}", root, proc, log), token
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
+        stop_group(proc)
 
 
 def _call(server: Server, token: str, method: str, path: str) -> bytes:
