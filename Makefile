@@ -31,10 +31,10 @@ test: $(STAMP) chromium
 	$(MAKE) --no-print-directory test-jax test-torch
 
 test-jax: $(STAMP)
-	KERAS_BACKEND=jax $(BIN)/python -m pytest -q tests/backends
+	KERAS_BACKEND=jax $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist load tests/backends
 
 test-torch: $(STAMP)
-	KERAS_BACKEND=torch $(BIN)/python -m pytest -q tests/backends
+	KERAS_BACKEND=torch $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist load tests/backends
 
 # The quick loop while coding: every test but those marked slow (the zoo, keras-hub, Ray,
 # wheel, demo-server and browser tests, fresh interpreters) and the notebooks, in
