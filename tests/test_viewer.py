@@ -312,7 +312,7 @@ def test_a_bad_image_shows_a_message_and_the_next_image_recovers(model, images, 
     assert viewer.error is None and viewer.current_map is not None
     viewer.parts.controls["image"].value = 3  # not the model's size: resized, with a notice
     assert viewer.error is None
-    assert "image resized from 20x20 to 16x16, the model&#x27;s input (bilinear)" in (
+    assert "image resized from 20×20 to 16×16 (width×height, bilinear), the model&#x27;s input" in (
         viewer.parts.status.value)
     assert viewer.current_map.shape == (20, 20)  # drawn over the image as given
     fitted = render.resize(large[..., 0].astype(np.float32), (16, 16))

@@ -10,6 +10,7 @@ import pytest
 from IPython.lib.pretty import pretty
 
 from cam_widgets.viewer import CamViewer
+from cam_widgets.viewer.state import resize_notice
 
 from tests.viewer_helpers import images, model  # noqa: F401 (fixtures)
 
@@ -59,3 +60,25 @@ def test_a_bare_viewer_says_to_call_show(model):  # noqa: F811
     assert pretty(viewer) == repr(viewer)  # what a cell's bare value prints
     assert viewer.show(np.zeros((16, 16, 3), np.float32)) is viewer.widget
 
+
+
+@pytest.mark.parametrize("given, model_size, expected", [
+    ((20, 20), (16, 16),
+     "image resized from 20×20 to 16×16 (width×height, bilinear), the model's input"),
+    ((300, 400), (168, 224),  # 4:3 to 4:3: not squashed
+     "image resized from 400×300 to 224×168 (width×height, bilinear), the model's input"),
+    ((480, 640), (224, 224),
+     "image resized from 640×480 to 224×224 (width×height, bilinear), the model's input; "
+     "squashed from aspect 1.33 to 1.00: crop it to 1:1 first to keep its shapes"),
+])
+def test_the_resize_notice_says_width_by_height_and_squashed(given, model_size, expected):
+    assert resize_notice(given, model_size) == expected
+
+
+def test_a_wide_photo_shown_to_a_square_model_is_called_squashed(model):  # noqa: F811
+    viewer = CamViewer(model)
+    viewer.show(np.zeros((16, 32, 3), np.float32))  # height 16, width 32
+    viewer.flush()
+    assert ("image resized from 32×16 to 16×16 (width×height, bilinear), the model&#x27;s "
+            "input; squashed from aspect 2.00 to 1.00: crop it to 1:1 first") in (
+        viewer.parts.status.value)
