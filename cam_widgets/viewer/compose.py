@@ -191,18 +191,20 @@ def figure(
     captions: list[str],
     colours: ColourScale | None,
     min_height: int = 192,
+    scale: int = 1,
 ) -> np.ndarray:
     """The captioned view: caption lines, then image | heatmap | overlay (enlarged by a
     whole factor, nearest, so that small images are at least `min_height` tall), then the
-    colour bar under the heatmap. Opaque RGBA uint8."""
+    colour bar under the heatmap. Opaque RGBA uint8. `scale` 2 draws it all twice as large
+    (text included: for a slide)."""
     height, width = image.shape[:2]
-    factor = max(1, -(-min_height // height))
+    factor = max(1, -(-min_height // height)) * scale
     strip = render.side_by_side(*(_enlarge(p, factor) for p in (image, heat, overlay)))
-    font_size = 13
+    font_size = 13 * scale
     parts = [_write(captions, strip.shape[1], font_size)] if captions else []
     parts.append(strip)
     if colours is not None:
-        bar = colour_bar(colours, width * factor)
+        bar = colour_bar(colours, width * factor, font_size=11 * scale)
         row = np.full((bar.shape[0] + 4, strip.shape[1], 4), 255, np.uint8)
         row[4:, width * factor : 2 * width * factor] = bar
         parts.append(row)

@@ -120,13 +120,18 @@ class Layout:
         )
         self.error_box.layout.display = None if message else "none"
 
-    def set_download(self, png: bytes | None, name: str) -> None:
+    def set_download(self, png: bytes | None, name: str, png_2x: bytes | None = None) -> None:
+        """The Download PNG link (as shown) and, given `png_2x`, its "2x" companion (for a
+        slide), saved as `name` and `name` with `@2x` before the extension."""
         if png is None:
             self.download.value = ""
             return
-        data = base64.b64encode(png).decode("ascii")
-        self.download.value = (
-            f'<a download="{html.escape(name)}" href="data:image/png;base64,{data}" '
-            'class="jupyter-button" style="text-decoration:none;padding:2px 10px">'
-            "Download PNG</a>"
-        )
+        links = [(png, name, "Download PNG", "")]
+        if png_2x is not None:
+            links.append((png_2x, name.replace(".png", "@2x.png"), "2x",
+                          ' title="the same picture twice as large"'))
+        self.download.value = "".join(
+            f'<a download="{html.escape(file)}" href="data:image/png;base64,'
+            f'{base64.b64encode(data).decode("ascii")}"{extra} class="jupyter-button" '
+            f'style="text-decoration:none;padding:2px 10px;margin-right:4px">{label}</a>'
+            for data, file, label, extra in links)
