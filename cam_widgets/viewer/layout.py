@@ -25,6 +25,13 @@ _CSS = f"""<style>
 .{_BUSY} {{ opacity: 0.3; transition: opacity 0.15s; }}
 .cam-widgets-view .widget-html-content {{ white-space: normal; overflow-wrap: anywhere;
   color: var(--jp-content-font-color1, inherit); }}
+.cam-widgets-view .cam-widgets-panel-caption, .cam-widgets-panel-caption .widget-html-content {{
+  height: 20px; line-height: 20px; margin: 0; white-space: nowrap; overflow: hidden;
+  text-overflow: ellipsis; }}
+.cam-widgets-map-caption .widget-html-content {{ line-height: 1.35; min-height: 2.7em;
+  height: auto; display: flex; align-items: flex-end; }}
+.cam-widgets-bar-labels .widget-html-content {{ display: flex;
+  justify-content: space-between; font-size: 11px; line-height: 14px; }}
 .cam-widgets-error {{ color: var(--jp-error-color1, #b00020); white-space: pre-wrap; }}
 .cam-widgets-view .widget-label, .cam-widgets-view select {{
   color: var(--jp-widgets-color, inherit); }}
@@ -72,17 +79,22 @@ class Layout:
 
     def __init__(self, transport: CanvasTransport, controls: widgets.Box, png: Any) -> None:
         self.class_label = widgets.HTML()
-        self.caption = widgets.HTML()
+        self.caption = widgets.HTML()  # two lines kept for it: a longer one moves nothing
+        self.caption.add_class("cam-widgets-map-caption")
         self.status = widgets.HTML()
         self.error_box = widgets.HTML(layout=widgets.Layout(display="none"))
         self.colour_bar = widgets.Image(format="png", layout=widgets.Layout(width="100%"))
         self.download = widgets.HTML()
         self.boxes: dict[str, widgets.Box] = {}
         self.panel_px = PANEL_PX
+        self.bar_labels = widgets.HTML()
+        self.bar_labels.add_class("cam-widgets-bar-labels")
         for name, canvas in transport.canvases.items():
-            parts: list[widgets.Widget] = [canvas, widgets.HTML(f"<small>{name}</small>")]
+            label = widgets.HTML(f"<small>{name}</small>")  # one line each, so they align
+            label.add_class("cam-widgets-panel-caption")
+            parts: list[widgets.Widget] = [canvas, label]
             if name == "heatmap":
-                parts.insert(1, self.colour_bar)
+                parts += [self.colour_bar, self.bar_labels]
             self.boxes[name] = widgets.VBox(parts, layout=widgets.Layout(
                 flex="1 1 0px", min_width="0", max_width=f"{PANEL_PX}px", margin="0 4px 0 0"))
             self.boxes[name].add_class("cam-widgets-panel")
@@ -113,6 +125,11 @@ class Layout:
                 self.boxes[name].add_class(_BUSY)
             else:
                 self.boxes[name].remove_class(_BUSY)
+
+    def set_bar_labels(self, labels: list[str]) -> None:
+        """The colour bar's values (low, middle, high) as text under it, in the theme's
+        colours (none: empty)."""
+        self.bar_labels.value = "".join(f"<span>{html.escape(text)}</span>" for text in labels)
 
     def set_error(self, message: str) -> None:
         self.error_box.value = (

@@ -39,10 +39,12 @@ class Pictures:
         layout, colours = self.layout, self._colours()
         if colours is None or self.painter.frame is None:
             layout.colour_bar.value = b""
+            layout.set_bar_labels([])
             return
-        width = layout.panel_px
+        # the ramp as a picture; its values as text on the page's own background and colour
         layout.colour_bar.value = render.encode_png(
-            compose.colour_bar(colours, width, font_size=max(11, width // 18)))
+            compose.colour_bar(colours, layout.panel_px, labels=False))
+        layout.set_bar_labels(compose.bar_labels(colours))
 
     def figure(self, scale: int = 1) -> np.ndarray:
         """The captioned figure of what is drawn now (`CamViewer.snapshot`), `scale`
