@@ -5,7 +5,10 @@ logging is initialised, so ``TF_CPP_MIN_LOG_LEVEL`` cannot hide them (it only fi
 TensorFlow's own logging, which starts later): the "All log messages before
 absl::InitializeLog()" banner, the oneDNN notice, "Could not find cuda drivers" on a
 machine without a GPU, and, on CUDA builds, duplicate cuDNN/cuFFT/cuBLAS factory
-registrations. In Jupyter they fill the first cell with a red stderr box.
+registrations. In Jupyter they fill the first cell with a red stderr box. The banner and
+the CUDA line come twice: `tensorflow._pywrap_cpu_feature_guard` and, later in the same
+import, `tensorflow.python.profiler.internal._pywrap_profiler_plugin` (loaded by the
+`tf.compat.v2.profiler` API) each carry their own copy of absl.
 
 The first device query ("failed call to cuInit" on a machine without a GPU) is made
 inside the filter too, right after the import. `import cam_widgets` installs
