@@ -1,7 +1,8 @@
 """cam_widgets: see where a Keras image model looks, in a notebook or in code.
 
 The public names load on first use, so `cam_widgets.render` (numpy/PIL only) can be
-imported without TensorFlow, and the widget stack loads only for `CamViewer`.
+imported without TensorFlow, and the widget stack loads only for `CamViewer`. Importing
+cam_widgets first keeps TensorFlow's start-up notices out of stderr (`_tf_startup`).
 """
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import importlib
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from cam_widgets._tf_startup import quiet_tensorflow_start as _quiet_tensorflow_start
 from cam_widgets._version import installed_version as _installed_version
 
 if TYPE_CHECKING:
@@ -36,6 +38,7 @@ _HOMES = {
 }
 __all__ = list(_HOMES)
 __version__: str = _installed_version()
+_quiet_tensorflow_start()  # TensorFlow, imported by anyone later, loads without its notices
 
 
 def __getattr__(name: str) -> Any:

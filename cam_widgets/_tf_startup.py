@@ -5,7 +5,16 @@ logging is initialised, so ``TF_CPP_MIN_LOG_LEVEL`` cannot hide them (it only fi
 TensorFlow's own logging, which starts later): the "All log messages before
 absl::InitializeLog()" banner, the oneDNN notice, "Could not find cuda drivers" on a
 machine without a GPU, and, on CUDA builds, duplicate cuDNN/cuFFT/cuBLAS factory
-registrations. In Jupyter they fill the first cell with a red stderr box.
+registrations. In Jupyter they fill the first cell with a red stderr box. The banner and
+the CUDA line come twice: `tensorflow._pywrap_cpu_feature_guard` and, later in the same
+import, `tensorflow.python.profiler.internal._pywrap_profiler_plugin` (loaded by the
+`tf.compat.v2.profiler` API) each carry their own copy of absl.
+
+The first device query ("failed call to cuInit" on a machine without a GPU) is made
+inside the filter too, right after the import. `import cam_widgets` installs
+`QuietFirstImport`, so TensorFlow loads filtered whoever imports it next (Keras, the
+user); when it was loaded before cam_widgets its notices are already written, and only
+the cuInit line (which comes with the first device query) can still be kept away.
 
 While TensorFlow loads, file descriptor 2 is a pipe read by a thread that drops exactly
 those lines and passes every other byte on to the real stderr as it arrives (so a crash
@@ -14,6 +23,8 @@ loaded, and if the descriptor cannot be redirected the import runs as usual.
 """
 from __future__ import annotations
 
+import importlib.abc
+import importlib.machinery
 import json
 import os
 import re
@@ -31,6 +42,7 @@ STARTUP_NOTICES = re.compile(
     r"|^To enable the following instructions: .* rebuild TensorFlow"
     r"|\] Unable to register cu(DNN|FFT|BLAS) factory: Attempting to register factory"
     r"|computation_placer\.cc:\d+\] computation placer already registered"
+    r"|cuda_platform\.cc:\d+\] failed call to cuInit"
 )
 """Lines TensorFlow prints on import that say nothing about the user's code."""
 
@@ -78,13 +90,73 @@ def stderr_without(drop: re.Pattern) -> Iterator[None]:
         os.close(saved)
 
 
+def _query_devices(tensorflow: ModuleType) -> None:
+    """Ask TensorFlow for its devices once, inside the filter: the first query writes
+    "failed call to cuInit" on a machine without a GPU (else the first model does)."""
+    global _DEVICES_QUERIED
+    if not _DEVICES_QUERIED:
+        _DEVICES_QUERIED = True
+        with stderr_without(STARTUP_NOTICES):
+            try:
+                tensorflow.config.list_physical_devices()
+            except Exception:  # noqa: BLE001 (a broken install says so on first use)
+                pass
+
+
+_DEVICES_QUERIED = False
+
+
 def import_tensorflow() -> ModuleType:
     """`import tensorflow`, without its start-up notices if this is the first import."""
     with _ONE_AT_A_TIME:
         if "tensorflow" not in sys.modules:
             with stderr_without(STARTUP_NOTICES):
                 import tensorflow  # noqa: F401
+        _query_devices(sys.modules["tensorflow"])
     return sys.modules["tensorflow"]
+
+
+class _QuietLoader(importlib.abc.Loader):
+    """TensorFlow's own loader, run inside the filter."""
+
+    def __init__(self, loader: importlib.abc.Loader) -> None:
+        self._loader = loader
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        with _ONE_AT_A_TIME, stderr_without(STARTUP_NOTICES):
+            self._loader.exec_module(module)
+        _query_devices(module)
+
+    def __getattr__(self, name: str) -> object:  # get_resource_reader, is_package, ...
+        return getattr(self._loader, name)
+
+
+class QuietFirstImport(importlib.abc.MetaPathFinder):
+    """On `sys.meta_path` until TensorFlow is imported: that import, by any module, runs
+    inside the filter (then this finder leaves)."""
+
+    def find_spec(self, name: str, path: object = None,
+                  target: ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
+        if name != "tensorflow":
+            return None
+        if self in sys.meta_path:
+            sys.meta_path.remove(self)
+        spec = importlib.machinery.PathFinder.find_spec(name)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _QuietLoader(spec.loader)
+        return spec
+
+
+def quiet_tensorflow_start() -> None:
+    """What `import cam_widgets` does: TensorFlow loads later without its notices, or,
+    loaded already, makes its first device query without the cuInit line."""
+    if "tensorflow" in sys.modules:
+        _query_devices(sys.modules["tensorflow"])
+    elif not any(isinstance(finder, QuietFirstImport) for finder in sys.meta_path):
+        sys.meta_path.insert(0, QuietFirstImport())
 
 
 def keras_backend() -> str:

@@ -27,6 +27,15 @@ def test_only_the_notices_are_dropped_and_the_rest_passes_in_order(capfd):
     assert capfd.readouterr().err == (
         f"first\nE0000 a real error: port.cc is fine\nno newline{BANNER}\n")
 
+CUINIT = ("E0000 00:00:1796390612.853683   19691 cuda_platform.cc:52] failed call to cuInit: "
+          "INTERNAL: CUDA error: Failed call to cuInit: UNKNOWN ERROR (303)")
+
+
+def test_the_cuinit_line_is_a_notice_and_other_cuda_errors_are_not(capfd):
+    with stderr_without(STARTUP_NOTICES):
+        os.write(2, f"{CUINIT}\nE0000 cuda_platform.cc:60] out of memory\n".encode())
+    assert capfd.readouterr().err == "E0000 cuda_platform.cc:60] out of memory\n"
+
 
 def test_lines_split_across_writes_are_judged_whole(capfd):
     with stderr_without(STARTUP_NOTICES):
@@ -64,6 +73,18 @@ def test_importing_cam_widgets_prints_nothing_where_tensorflow_prints_its_notice
     # this TensorFlow still prints the notices this module is about
     assert [line for line in plain if STARTUP_NOTICES.search(line)], plain
     assert ours == []
+
+
+@pytest.mark.slow  # two fresh interpreters import TensorFlow and make a tensor
+def test_keras_imported_first_or_after_cam_widgets_gives_no_cuinit_line():
+    make = "keras.ops.ones((2,)); keras.layers.Dense(1)(keras.ops.ones((1, 2)))"
+    keras_first, ours_first = _stderr_of(f"import keras, cam_widgets; {make}",
+                                         f"import cam_widgets, keras; {make}")
+    # Keras first: TensorFlow's import notices are written before cam_widgets runs, but
+    # the cuInit line comes with the first device query, which cam_widgets makes filtered
+    assert [line for line in keras_first if STARTUP_NOTICES.search(line)], keras_first
+    assert [line for line in keras_first if "cuInit" in line] == []
+    assert ours_first == []  # cam_widgets first: TensorFlow loads quietly, whoever imports it
 
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))

@@ -58,6 +58,14 @@ def method(kernel: Any, value: str) -> str:
     return value
 
 
+def layer(kernel: Any, model: Any, value: Any, input_index: int) -> Any:
+    """A layer the model has (`resolve_layer`: path, bare name, `path:n`, index or Layer;
+    an unknown name: its error, with close matches); None picks the default later."""
+    if value is not None:
+        kernel.resolve_layer(model, value, input_index)
+    return value
+
+
 def options(kernel: Any, method_name: str, value: dict[str, Any]) -> dict[str, Any]:
     """The method's declared options (`Method.check_options`)."""
     kernel.get_method(method_name).check_options(value)

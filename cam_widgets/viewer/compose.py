@@ -33,6 +33,7 @@ __all__ = [
     "heatmap",
     "heat_indices",
     "palette",
+    "bar_labels",
     "colour_bar",
     "figure",
     "text_block",
@@ -133,22 +134,29 @@ def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
     return ImageFont.load_default(size=size)
 
 
-def colour_bar(colours: ColourScale, width: int, font_size: int = 11) -> np.ndarray:
+def bar_labels(colours: ColourScale) -> list[str]:
+    """The values written under a colour bar: its low end, middle and high end."""
+    middle = (colours.low + colours.high) / 2
+    return [format_value(colours.low), format_value(middle), format_value(colours.high)]
+
+
+def colour_bar(colours: ColourScale, width: int, font_size: int = 11,
+               labels: bool = True) -> np.ndarray:
     """A horizontal colour bar `width` pixels wide: the colormap from `low` (left column)
-    to `high` (right column), with the values at both ends and the middle written below.
-    The colour of column ``j`` is the colormap at ``j / (width - 1)``."""
+    to `high` (right column), with the values at both ends and the middle written below
+    (on white; `labels=False`: the ramp alone, for a page that writes them in its own
+    colours). The colour of column ``j`` is the colormap at ``j / (width - 1)``."""
     width = max(int(width), 2)
     font = _font(font_size)
-    text_height = font_size + 4
+    text_height = font_size + 4 if labels else 0
     bar = np.full((BAR_HEIGHT + text_height, width, 4), 255, np.uint8)
     ramp = np.linspace(0.0, 1.0, width, dtype=np.float32)[None, :].repeat(BAR_HEIGHT, axis=0)
     bar[:BAR_HEIGHT] = render.colorize(ramp, colours.colormap)
+    if not labels:
+        return bar
     canvas = Image.fromarray(bar, mode="RGBA")
     draw = ImageDraw.Draw(canvas)
-    middle = (colours.low + colours.high) / 2
-    labels = [(format_value(colours.low), 0.0), (format_value(middle), 0.5),
-              (format_value(colours.high), 1.0)]
-    for text, where in labels:
+    for text, where in zip(bar_labels(colours), (0.0, 0.5, 1.0)):
         text_width = draw.textbbox((0, 0), text, font=font)[2] + 1
         x = min(max(where * width - text_width / 2, 1), width - text_width - 3)
         draw.text((x, BAR_HEIGHT + 1), text, fill=_TEXT, font=font)
@@ -191,18 +199,20 @@ def figure(
     captions: list[str],
     colours: ColourScale | None,
     min_height: int = 192,
+    scale: int = 1,
 ) -> np.ndarray:
     """The captioned view: caption lines, then image | heatmap | overlay (enlarged by a
     whole factor, nearest, so that small images are at least `min_height` tall), then the
-    colour bar under the heatmap. Opaque RGBA uint8."""
+    colour bar under the heatmap. Opaque RGBA uint8. `scale` 2 draws it all twice as large
+    (text included: for a slide)."""
     height, width = image.shape[:2]
-    factor = max(1, -(-min_height // height))
+    factor = max(1, -(-min_height // height)) * scale
     strip = render.side_by_side(*(_enlarge(p, factor) for p in (image, heat, overlay)))
-    font_size = 13
+    font_size = 13 * scale
     parts = [_write(captions, strip.shape[1], font_size)] if captions else []
     parts.append(strip)
     if colours is not None:
-        bar = colour_bar(colours, width * factor)
+        bar = colour_bar(colours, width * factor, font_size=11 * scale)
         row = np.full((bar.shape[0] + 4, strip.shape[1], 4), 255, np.uint8)
         row[4:, width * factor : 2 * width * factor] = bar
         parts.append(row)

@@ -40,7 +40,9 @@ def load_kernel() -> SimpleNamespace:
         SegmentationTarget, class_count, explain, list_layers, predicted_classes,
         quick_first_call)
     from cam_widgets.kernel.layer_choice import main_layers
+    from cam_widgets.kernel.layers import resolve_layer
     from cam_widgets.kernel.methods import get_method, method_names
+    from cam_widgets.kernel.model_file import load_model
     from cam_widgets.kernel.segmentation import is_dense_output
     from cam_widgets.kernel.targets import looks_like_probabilities
     from cam_widgets.metrics import sanity_check
@@ -52,7 +54,8 @@ def load_kernel() -> SimpleNamespace:
                            SegmentationTarget=SegmentationTarget,
                            looks_like_probabilities=looks_like_probabilities,
                            quick_first_call=quick_first_call,
-                           sanity_check=sanity_check)
+                           sanity_check=sanity_check, load_model=load_model,
+                           resolve_layer=resolve_layer)
 
 
 class CamViewer(HasTraits):
@@ -66,7 +69,8 @@ class CamViewer(HasTraits):
 
     Parameters
     ----------
-    model : keras.Model
+    model : keras.Model, or the path (str or PathLike) of a saved one, loaded as
+        `explain_to_parquet` loads it.
     class_names : list of str, dict {index: name}, a decoder such as
         ``keras.applications.imagenet_utils.decode_predictions``, or "imagenet".
     preprocess : callable, optional: (1, H, W, C) raw image -> the model's input.
@@ -114,8 +118,14 @@ class CamViewer(HasTraits):
         cache_size: int = 32,
         prefetch: bool | None = None,
     ) -> None:
-        self.model, self.preprocess = model, preprocess
         self._kernel = load_kernel()
+        if isinstance(model, (str, os.PathLike)):
+            model = self._kernel.load_model(model)
+        self.model, self.preprocess = model, preprocess
+        try:  # a bad layer fails here, as a bad method does (its trait check)
+            checks.layer(self._kernel, model, layer, int(input_index))
+        except (TypeError, ValueError) as e:
+            raise SettingError(str(e)) from None
         self.class_names = ClassNames(class_names)
         self._max_display = int(max_display)
         super().__init__(method=method, layer=layer, target=target, guided=bool(guided),
@@ -149,6 +159,12 @@ class CamViewer(HasTraits):
         self._wiring.setting_changed(change["name"], EFFECTS[change["name"]] == RECOMPUTE)
 
     # ------------------------------------------------------------------ public API
+    def __repr__(self) -> str:
+        """One line for a viewer left as a cell's value: what to call to see it."""
+        name = getattr(self.model, "name", type(self.model).__name__)
+        return (f"<CamViewer of {name!r} ({self.method}): call .show(img) to explain an "
+                f"image; .widget is the page once shown>")
+
     @property
     def settings(self) -> Settings:
         """The current settings as one frozen value."""

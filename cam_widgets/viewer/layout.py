@@ -26,6 +26,13 @@ _CSS = f"""<style>
 .{_BUSY} {{ opacity: 0.3; transition: opacity 0.15s; }}
 .cam-widgets-view .widget-html-content {{ white-space: normal; overflow-wrap: anywhere;
   color: var(--jp-content-font-color1, inherit); }}
+.cam-widgets-view .cam-widgets-panel-caption, .cam-widgets-panel-caption .widget-html-content {{
+  height: 20px; line-height: 20px; margin: 0; white-space: nowrap; overflow: hidden;
+  text-overflow: ellipsis; }}
+.cam-widgets-map-caption .widget-html-content {{ line-height: 1.35; min-height: 2.7em;
+  height: auto; display: flex; align-items: flex-end; }}
+.cam-widgets-bar-labels .widget-html-content {{ display: flex;
+  justify-content: space-between; font-size: 11px; line-height: 14px; }}
 .cam-widgets-error {{ color: var(--jp-error-color1, #b00020); white-space: pre-wrap; }}
 .cam-widgets-view .widget-label, .cam-widgets-view select {{
   color: var(--jp-widgets-color, inherit); }}
@@ -73,7 +80,8 @@ class Layout:
 
     def __init__(self, transport: CanvasTransport, controls: widgets.Box, png: Any) -> None:
         self.class_label = widgets.HTML()
-        self.caption = widgets.HTML()
+        self.caption = widgets.HTML()  # two lines kept for it: a longer one moves nothing
+        self.caption.add_class("cam-widgets-map-caption")
         self.status = widgets.HTML()
         self.error_box = widgets.HTML(layout=widgets.Layout(display="none"))
         self.colour_bar = widgets.Image(format="png", layout=widgets.Layout(width="100%"))
@@ -81,10 +89,14 @@ class Layout:
         self.save_html = widgets.Box()  # the "Save HTML" button (`html_export`), beside it
         self.boxes: dict[str, widgets.Box] = {}
         self.panel_px = PANEL_PX
+        self.bar_labels = widgets.HTML()
+        self.bar_labels.add_class("cam-widgets-bar-labels")
         for name, canvas in transport.canvases.items():
-            parts: list[widgets.Widget] = [canvas, widgets.HTML(f"<small>{name}</small>")]
+            label = widgets.HTML(f"<small>{name}</small>")  # one line each, so they align
+            label.add_class("cam-widgets-panel-caption")
+            parts: list[widgets.Widget] = [canvas, label]
             if name == "heatmap":
-                parts.insert(1, self.colour_bar)
+                parts += [self.colour_bar, self.bar_labels]
             self.boxes[name] = widgets.VBox(parts, layout=widgets.Layout(
                 flex="1 1 0px", min_width="0", max_width=f"{PANEL_PX}px", margin="0 4px 0 0"))
             self.boxes[name].add_class("cam-widgets-panel")
@@ -116,19 +128,29 @@ class Layout:
             else:
                 self.boxes[name].remove_class(_BUSY)
 
+    def set_bar_labels(self, labels: list[str]) -> None:
+        """The colour bar's values (low, middle, high) as text under it, in the theme's
+        colours (none: empty)."""
+        self.bar_labels.value = "".join(f"<span>{html.escape(text)}</span>" for text in labels)
+
     def set_error(self, message: str) -> None:
         self.error_box.value = (
             f'<div class="cam-widgets-error">Error: {html.escape(message)}</div>' if message else ""
         )
         self.error_box.layout.display = None if message else "none"
 
-    def set_download(self, png: bytes | None, name: str) -> None:
+    def set_download(self, png: bytes | None, name: str, png_2x: bytes | None = None) -> None:
+        """The Download PNG link (as shown) and, given `png_2x`, its "2x" companion (for a
+        slide), saved as `name` and `name` with `@2x` before the extension."""
         if png is None:
             self.download.value = ""
             return
-        data = base64.b64encode(png).decode("ascii")
-        self.download.value = (
-            f'<a download="{html.escape(name)}" href="data:image/png;base64,{data}" '
-            'class="jupyter-button" style="text-decoration:none;padding:2px 10px">'
-            "Download PNG</a>"
-        )
+        links = [(png, name, "Download PNG", "")]
+        if png_2x is not None:
+            links.append((png_2x, name.replace(".png", "@2x.png"), "2x",
+                          ' title="the same picture twice as large"'))
+        self.download.value = "".join(
+            f'<a download="{html.escape(file)}" href="data:image/png;base64,'
+            f'{base64.b64encode(data).decode("ascii")}"{extra} class="jupyter-button" '
+            f'style="text-decoration:none;padding:2px 10px;margin-right:4px">{label}</a>'
+            for data, file, label, extra in links)

@@ -26,8 +26,10 @@ class Pictures:
     def __init__(self, layout: Layout, painter: Painter,
                  colours: Callable[[], compose.ColourScale | None],
                  captions: Callable[[], list[str]], settle: Callable[[], None],
-                 extras: Callable[[int], list[np.ndarray]] = lambda width: []) -> None:
+                 extras: Callable[[int], list[np.ndarray]] = lambda width: [],
+                 name: Callable[[], str] = lambda: "cam_view.png") -> None:
         self.layout, self.painter = layout, painter
+        self._name = name  # the download's file name (`Words.file_name`)
         self._extras = extras  # (width) -> the strips shown under the panels
         self._colours, self._captions, self._settle = colours, captions, settle
         self._timer: asyncio.TimerHandle | None = None
@@ -40,30 +42,32 @@ class Pictures:
         bar = layout.colour_bar
         if colours is None or self.painter.frame is None:
             bar.layout.visibility = None if bar.value else "hidden"
-            bar.add_class(FADED)
+            bar.add_class(FADED)  # its value labels stay as they were
             return
         bar.layout.visibility = None
         bar.remove_class(FADED)
-        width = layout.panel_px
+        # the ramp as a picture; its values as text on the page's own background and colour
         layout.colour_bar.value = render.encode_png(
-            compose.colour_bar(colours, width, font_size=max(11, width // 18)))
+            compose.colour_bar(colours, layout.panel_px, labels=False))
+        layout.set_bar_labels(compose.bar_labels(colours))
 
-    def figure(self) -> np.ndarray:
-        """The captioned figure of what is drawn now (`CamViewer.snapshot`)."""
+    def figure(self, scale: int = 1) -> np.ndarray:
+        """The captioned figure of what is drawn now (`CamViewer.snapshot`), `scale`
+        times as large."""
         frame = self.painter.frame
         if frame is None:
             raise RuntimeError("nothing is drawn yet: call show(image) first")
         picture = compose.figure(frame.image, frame.heat, frame.overlay, self._captions(),
-                                 self._colours())
+                                 self._colours(), scale=scale)
         for extra in self._extras(picture.shape[1]):
             picture = strips.below(picture, extra)
         return picture
 
-    def png(self) -> bytes | None:
+    def png(self, scale: int = 1) -> bytes | None:
         """The current figure as a PNG (None before the first picture)."""
         self.flush()
         try:
-            return render.encode_png(self.figure())
+            return render.encode_png(self.figure(scale))
         except RuntimeError:
             return None
 
@@ -82,7 +86,7 @@ class Pictures:
         """Point the download link and the saved notebook's picture at the current view."""
         self._timer = None
         png = self.png()
-        self.layout.set_download(png, "cam_view.png")
+        self.layout.set_download(png, self._name(), self.png(2) if png else None)
         self.layout.widget.update_saved_picture(png)
 
     def flush(self) -> None:
@@ -91,3 +95,4 @@ class Pictures:
         if self._timer is not None:
             self._timer.cancel()
             self.refresh()
+

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, fields
@@ -89,6 +90,19 @@ class LRU:
 
     def __contains__(self, key: Hashable) -> bool:
         return key in self._items
+
+
+def resize_notice(given: tuple[int, int], model: tuple[int, int]) -> str:
+    """The status line's word on a resize, in width×height (Pillow's `size` order), saying
+    so when the photo was squashed (its aspect ratio changed by more than 1%)."""
+    (h0, w0), (h1, w1) = given, model
+    text = (f"image resized from {w0}×{h0} to {w1}×{h1} (width×height, bilinear), the "
+            "model's input")
+    if abs(w0 * h1 - w1 * h0) > 0.01 * w1 * h0:
+        ratio = math.gcd(w1, h1)
+        text += (f"; squashed from aspect {w0 / h0:.2f} to {w1 / h1:.2f}: crop it to "
+                 f"{w1 // ratio}:{h1 // ratio} first to keep its shapes")
+    return text
 
 
 class ImageSet:
@@ -179,8 +193,7 @@ class ImageSet:
                             for c in range(raw.shape[-1])], axis=-1)
         if raw.dtype == np.uint8:
             resized = np.clip(np.rint(resized), 0, 255).astype(np.uint8)
-        self.notices[index] = (f"image resized from {raw.shape[0]}x{raw.shape[1]} to "
-                               f"{height}x{width}, the model's input (bilinear)")
+        self.notices[index] = resize_notice(raw.shape[:2], (height, width))
         return resized.astype(raw.dtype, copy=False)
 
     def model_inputs(self, index: int) -> list[np.ndarray]:

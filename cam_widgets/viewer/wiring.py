@@ -91,7 +91,8 @@ class Wiring:
             lambda: self.session.bar_colours if self.session.shown is not None else None,
             lambda: self.words.figure_captions(self.session.shown, self.error_text),
             self._settle,
-            lambda width: self.others.pictures(width) + self.teaching.pictures(width))
+            lambda width: self.others.pictures(width) + self.teaching.pictures(width),
+            lambda: self.words.file_name(self.session.shown))
         p, lay = self.panel, self.layout
         self.parts = Parts(
             controls=p.controls, method_options=p.method_options, follow=p.follow,

@@ -53,6 +53,14 @@ def _callable_name(target: Any, fallback: str = "callable") -> str:
     return getattr(target, "__name__", fallback)
 
 
+def download_name(class_name: str | None, method: str, layer: str | None) -> str:
+    """`cam_<class>_<method>_<layer>.png`, each part reduced to letters, digits, '-' and
+    '.' (runs of anything else become one '_'); a missing part is left out."""
+    parts = ["cam", *(re.sub(r"[^A-Za-z0-9.-]+", "_", str(part)).strip("_.")
+                      for part in (class_name, method, layer) if part)]
+    return "_".join(part for part in parts if part) + ".png"
+
+
 class Words:
     """The text of one viewer, from its class names, what was read of its model and the
     kernel's method contracts (`kernel.get_method`, `kernel.looks_like_probabilities`)."""
@@ -162,6 +170,16 @@ class Words:
                 label = "pixel share"
             text += f" · {label} {format_value(float(e.predictions[e.target]))}"
         return text
+
+    def file_name(self, e: Explanation | None) -> str:
+        """The download's name: `cam_<class>_<method>_<layer>.png` (`download_name`; no
+        layer for a method that uses none)."""
+        if e is None:
+            return "cam_view.png"
+        s = e.settings
+        layer = s.layer if self.kernel.get_method(s.method).uses_layer else None
+        return download_name("target" if callable(s.target) else self.name(e.target),
+                             s.method, layer)
 
     def figure_captions(self, e: Explanation | None, error: str) -> list[str]:
         """The snapshot's caption lines (`error`, or "no map", when nothing is shown)."""
