@@ -11,6 +11,9 @@ import traitlets
 from cam_widgets.gallery.data import SORT_KEYS
 
 _STYLE = {"description_width": "72px"}
+#: a menu's value for "no filter": a Dropdown given None selects nothing and shows a blank
+#: box, so the setting's None is this value in the menu
+ANY = "any"
 MENU_PX = 230  # a menu's width, label included: "energy_in_box" and class names show
 
 
@@ -35,6 +38,7 @@ class Controls:
     """The control rows (`widget`) and the page buttons with their label."""
 
     widget: widgets.Box
+    menus: dict[str, widgets.Dropdown]  # setting -> its menu
     previous: widgets.Button
     following: widgets.Button
     page_label: widgets.HTML
@@ -45,17 +49,27 @@ class Controls:
         self.following.disabled = page >= pages - 1
 
 
-def build(gallery: traitlets.HasTraits, classes: list[tuple[str, int | None]]) -> Controls:
-    """Menus for sort, predicted and true class (`classes`: (name, index) pairs, "any"
-    first), ticks for order and misclassified, and page buttons, bound to `gallery`."""
+def _to_menu(value: Any) -> Any:
+    return ANY if value is None else value
+
+
+def _from_menu(value: Any) -> Any:
+    return None if value == ANY else value
+
+
+def build(gallery: traitlets.HasTraits, classes: list[tuple[str, int]]) -> Controls:
+    """Menus for sort, predicted and true class (`classes`: (name, index) pairs; "any"
+    comes first), ticks for order and misclassified, and page buttons, bound to
+    `gallery`."""
     sort = _menu("sort by", list(SORT_KEYS))
-    predicted = _menu("predicted", classes)
-    label = _menu("true class", classes)
+    predicted = _menu("predicted", [(ANY, ANY), *classes])
+    label = _menu("true class", [(ANY, ANY), *classes])
     descending, wrong = _tick("descending"), _tick("misclassified only")
     for control, trait in ((sort, "sort_by"), (descending, "descending"),
-                           (predicted, "predicted"), (label, "label"),
                            (wrong, "misclassified")):
         traitlets.link((gallery, trait), (control, "value"))  # the settings given win
+    for control, trait in ((predicted, "predicted"), (label, "label")):
+        traitlets.link((gallery, trait), (control, "value"), transform=(_to_menu, _from_menu))
     button = dict(layout=widgets.Layout(width="auto", min_width="36px", flex="0 0 auto"))
     previous = widgets.Button(description="◀", tooltip="previous page", **button)
     following = widgets.Button(description="▶", tooltip="next page", **button)
@@ -65,5 +79,6 @@ def build(gallery: traitlets.HasTraits, classes: list[tuple[str, int | None]]) -
     pager = widgets.Box([previous, page_label, following], layout=widgets.Layout(
         align_items="center", flex="0 0 auto"))
     rows = [_row([sort, descending]), _row([predicted, label]), _row([wrong, pager])]
-    return Controls(widgets.VBox(rows, layout=widgets.Layout(width="100%")), previous,
+    return Controls(widgets.VBox(rows, layout=widgets.Layout(width="100%")),
+                    {"sort_by": sort, "predicted": predicted, "label": label}, previous,
                     following, page_label)

@@ -19,7 +19,7 @@ _CSS = """<style>
 .cam-gallery-grid canvas, .cam-gallery-left img { max-width: 100% !important;
   height: auto !important; }
 .cam-gallery .widget-html-content { white-space: normal; overflow-wrap: anywhere;
-  color: var(--jp-content-font-color1, inherit); }
+  line-height: 1.45; color: var(--jp-content-font-color1, inherit); }
 .cam-gallery .widget-label, .cam-gallery select { color: var(--jp-widgets-color, inherit); }
 .cam-gallery-empty { padding: 12px 4px; font-style: italic; }
 </style>"""

@@ -97,7 +97,7 @@ class CamGallery(traitlets.HasTraits):
         self.rows = np.zeros(0, np.int64)  # the filtered, sorted rows
         self.shown = np.zeros(0, np.int64)  # the rows on this page, in grid order
         self.sheet = np.zeros((1, 1, 4), np.uint8)  # the last RGBA sheet sent
-        classes = [("any", None)] + [(self.name(c), c) for c in classes_in(self.data)]
+        classes = [(self.name(c), c) for c in classes_in(self.data)]
         self._controls = controls.build(self, classes)
         self._page = Page(self._controls.widget, self.transport.widget)
         self.observe(self._refresh, names=[*_VIEW_FIELDS, "columns", "thumb_size", "captions",

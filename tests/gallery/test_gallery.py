@@ -299,3 +299,21 @@ def test_gallery_page_captions_empty_filter_and_header(results):
     header = gallery.show().children[1].children[0].value
     assert header.startswith(f"<b>image 2 · {NAMES[labels[2]]}</b><br>true ")
     assert "✗ wrong" in header
+
+
+def test_class_menus_show_any_and_move_both_ways(results):
+    """A Dropdown given None selects nothing (a blank box in the browser): "no filter"
+    is the menu's "any" entry, and None in the setting."""
+    model, data, labels, folder = results
+    gallery = CamGallery(folder, images=data.images, class_names=NAMES, label=1,
+                         transport=RecordingTransport())
+    menus = gallery._controls.menus
+    assert menus["predicted"].label == "any" and menus["predicted"].index == 0
+    assert menus["label"].label == "square"  # the setting given to the constructor
+    menus["predicted"].value = 2
+    assert gallery.predicted == 2
+    assert gallery.shown.tolist() == np.flatnonzero((labels == 1) & (data.labels == 2)).tolist()
+    gallery.label = None
+    assert menus["label"].label == "any" and menus["label"].index == 0
+    menus["predicted"].label = "any"
+    assert gallery.predicted is None and len(gallery.shown) == 12
