@@ -1,14 +1,13 @@
-"""CamGallery: a paged grid of overlay thumbnails over many explained images.
+"""CamGallery: a paged grid of captioned overlay thumbnails over many explained images.
 
 Settings are traitlets (sort, filters, page, look); each change recomputes the rows
-(`state`), the pixels (`compose`) and sends one sheet through the transport. Clicking a
-thumbnail opens that image in a CamViewer beside the grid (or, with no model, the
-stored map at full panel size).
+(`state`), the pixels (`compose`, captions from `words`) and sends one sheet through the
+transport. Clicking a thumbnail opens that image in a CamViewer beside the grid, or
+under it on a narrow page (`page`); with no model, the stored map at full panel size.
 """
 from __future__ import annotations
 
 import difflib
-import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -18,13 +17,16 @@ import traitlets
 
 from cam_widgets import render
 from cam_widgets.class_names import ClassNames, ClassNamesLike
-from cam_widgets.gallery import compose
-from cam_widgets.gallery.data import (SORT_KEYS, UNKNOWN, GalleryData, from_result,
-                                      from_results, from_table)
+from cam_widgets.gallery import compose, controls, words
+from cam_widgets.gallery.cache import ThumbnailCache
+from cam_widgets.gallery.data import SORT_KEYS, UNKNOWN
+from cam_widgets.gallery.page import Page
+from cam_widgets.gallery.sources import load_model, read_source
 from cam_widgets.gallery.state import View, classes_in, page_count, page_rows, selected_rows
 
 _VIEW_FIELDS = ("sort_by", "descending", "predicted", "label", "misclassified", "page",
                 "per_page")
+CACHED_PAGES = 3  # thumbnails kept: this many pages' worth
 
 
 class CamGallery(traitlets.HasTraits):
@@ -39,7 +41,8 @@ class CamGallery(traitlets.HasTraits):
     preprocess, class_names : as for CamViewer (class names: a list, a dict, a decoder
         callable or "imagenet", read by the same `ClassNames`).
     Settings (traitlets): sort_by, descending, predicted, label, misclassified, page,
-    per_page, columns, thumb_size, opacity, colormap; `selected` is the clicked row.
+    per_page, columns, thumb_size, captions, opacity, colormap; `selected` is the clicked
+    row.
     """
 
     sort_by = traitlets.Enum(SORT_KEYS, default_value="index")
@@ -51,6 +54,7 @@ class CamGallery(traitlets.HasTraits):
     per_page = traitlets.Int(24)
     columns = traitlets.Int(6)
     thumb_size = traitlets.Int(64)
+    captions = traitlets.Bool(True)  # class, probability and right/wrong under each
     opacity = traitlets.Float(0.5)
     colormap = traitlets.Unicode("auto")  # as the viewer: jet for maps >= 0
     selected = traitlets.Int(None, allow_none=True)
@@ -67,7 +71,7 @@ class CamGallery(traitlets.HasTraits):
             names = ", ".join(sorted(self.trait_names()))
             raise TypeError(f"CamGallery has no setting {unknown[0]!r}.{hint} Settings: {names}.")
         super().__init__(**settings)
-        self._model = _load(model)
+        self._model = load_model(model)
         size = None
         if self._model is not None:
             shape = tuple(self._model.inputs[0].shape)
@@ -77,13 +81,13 @@ class CamGallery(traitlets.HasTraits):
             from cam_widgets.kernel.targets import class_count, sigmoid_head
 
             binary, n_classes = sigmoid_head(self._model), class_count(self._model)
-        self.data = _data(source, images, labels, boxes, size, binary)
+        self.data = read_source(source, images, labels, boxes, size, binary)
         self.class_names = ClassNames(class_names)  # as the viewer reads them
         self._class_source = class_names
         self._n_classes = n_classes or max(classes_in(self.data), default=-1) + 1 or None
         self._preprocess = preprocess
         self._viewer = None
-        self._thumbs: dict[tuple, np.ndarray] = {}
+        self._thumbs = ThumbnailCache(CACHED_PAGES * max(self.per_page, 1))
         if transport is None:
             from cam_widgets.gallery.transport import CanvasTransport
 
@@ -93,11 +97,11 @@ class CamGallery(traitlets.HasTraits):
         self.rows = np.zeros(0, np.int64)  # the filtered, sorted rows
         self.shown = np.zeros(0, np.int64)  # the rows on this page, in grid order
         self.sheet = np.zeros((1, 1, 4), np.uint8)  # the last RGBA sheet sent
-        self._side = widgets.VBox()
-        self._info = widgets.HTML()
-        self._controls = self._make_controls()
-        self.observe(self._refresh, names=[*_VIEW_FIELDS, "columns", "thumb_size", "opacity",
-                                           "colormap"])
+        classes = [(self.name(c), c) for c in classes_in(self.data)]
+        self._controls = controls.build(self, classes)
+        self._page = Page(self._controls.widget, self.transport.widget)
+        self.observe(self._refresh, names=[*_VIEW_FIELDS, "columns", "thumb_size", "captions",
+                                           "opacity", "colormap"])
         self.observe(self._open, names=["selected"])
         self._refresh()
 
@@ -108,7 +112,8 @@ class CamGallery(traitlets.HasTraits):
 
     @property
     def layout(self) -> compose.Layout:
-        return compose.Layout(columns=self.columns, cell=self.thumb_size)
+        return compose.Layout(columns=self.columns, cell=self.thumb_size,
+                              caption=compose.caption_height(2) if self.captions else 0)
 
     @property
     def pages(self) -> int:
@@ -121,11 +126,11 @@ class CamGallery(traitlets.HasTraits):
         return self.class_names(index, self._n_classes)
 
     def thumbnail(self, row: int) -> np.ndarray:
-        key = (row, self.thumb_size, self.opacity, self.colormap)
-        if key not in self._thumbs:
-            self._thumbs[key] = compose.thumbnail(self.data.image_of(row), self.data.maps[row],
-                                                  self.thumb_size, self.opacity, self.colormap)
-        return self._thumbs[key]
+        """Row `row`'s overlay at thumbnail size (kept for the last few pages shown)."""
+        return self._thumbs.get(
+            (row, self.thumb_size, self.opacity, self.colormap),
+            lambda: compose.thumbnail(self.data.image_of(row), self.data.maps[row],
+                                      self.thumb_size, self.opacity, self.colormap))
 
     def border(self, row: int) -> tuple[int, int, int]:
         if row == self.selected:
@@ -140,15 +145,22 @@ class CamGallery(traitlets.HasTraits):
         if self.page >= self.pages:
             self.page = self.pages - 1  # observed: refreshes again
             return
+        self._thumbs.capacity = CACHED_PAGES * max(self.per_page, 1)
         self.shown = page_rows(self.rows, self.view)
-        self.sheet = compose.sheet([self.thumbnail(int(r)) for r in self.shown],
-                                   [self.border(int(r)) for r in self.shown], self.layout)
+        rows = [int(r) for r in self.shown]
+        self.sheet = compose.sheet([self.thumbnail(r) for r in rows],
+                                   [self.border(r) for r in rows], self.layout,
+                                   [words.caption(self.data, r, self.name) for r in rows])
         self.transport.draw(self.sheet)
-        self._info.value = (f"{len(self.rows)} of {len(self.data)} images · page "
-                            f"{self.page + 1}/{self.pages} · {self.data.method} "
-                            f"({self.data.layer or 'input'}) · green: right, red: wrong")
-        self._colour_bar.value = render.encode_png(
-            compose.colour_bar(self.colormap, min(self.sheet.shape[1], 256)))
+        self._page.fit(self.sheet.shape[1])
+        self._page.say_empty("" if len(self.rows) else
+                             words.no_match(self.view, self.name, len(self.data)))
+        self._controls.show_page(self.page, self.pages)
+        legend = f" · {words.LEGEND}" if self.captions else ""
+        self._page.info.value = (f"{len(self.rows)} of {len(self.data)} images · "
+                                 f"{self.data.method} ({self.data.layer or 'input'}) · frame "
+                                 f"green: right, red: wrong{legend}")
+        self._page.set_colour_bar(self.colormap, min(self.sheet.shape[1], 256))
 
     # -- clicks and the viewer -----------------------------------------------------------
     def _clicked(self, x: float, y: float) -> None:
@@ -165,13 +177,10 @@ class CamGallery(traitlets.HasTraits):
         self._refresh()
         row = self.selected
         if row is None:
-            self._side.children = ()
+            self._page.open(())
             return
         data = self.data
-        caption = widgets.HTML(
-            f"<b>{data.ids[row]}</b><br>true {self.name(int(data.labels[row]))} · predicted "
-            f"{self.name(int(data.predicted[row]))} ({data.probability[row]:.2f}) · target "
-            f"{self.name(int(data.targets[row]))} · score {data.scores[row]:.3f}")
+        header = widgets.HTML(words.header(data, row, self.name))
         image = data.image_of(row)
         if self._model is None:
             big = compose.thumbnail(image, data.maps[row], 256, self.opacity, self.colormap)
@@ -181,7 +190,7 @@ class CamGallery(traitlets.HasTraits):
             target = int(data.targets[row])
             self.viewer.target = None if target == UNKNOWN else target  # the class stored
             self.viewer.flush()
-        self._side.children = (caption, panel)
+        self._page.open((header, panel))
 
     @property
     def viewer(self):
@@ -206,64 +215,13 @@ class CamGallery(traitlets.HasTraits):
         return write_html(self, path, all_pages, size, title)
 
     # -- widgets -------------------------------------------------------------------------
-    def _make_controls(self) -> widgets.Widget:
-        classes = [("any", None)] + [(self.name(c), c) for c in classes_in(self.data)]
-        sort = widgets.Dropdown(options=list(SORT_KEYS), description="sort by")
-        descending = widgets.Checkbox(description="descending")
-        predicted = widgets.Dropdown(options=classes, description="predicted")
-        label = widgets.Dropdown(options=classes, description="true class")
-        wrong = widgets.Checkbox(description="misclassified only")
-        for control, trait in ((sort, "sort_by"), (descending, "descending"),
-                               (predicted, "predicted"), (label, "label"),
-                               (wrong, "misclassified")):
-            traitlets.link((self, trait), (control, "value"))  # the settings given win
-        previous, following = widgets.Button(description="◀"), widgets.Button(description="▶")
-        previous.on_click(lambda _: setattr(self, "page", max(0, self.page - 1)))
-        following.on_click(lambda _: setattr(self, "page", min(self.pages - 1, self.page + 1)))
-        self._colour_bar = widgets.Image(format="png")
-        return widgets.VBox([widgets.HBox([sort, descending]), widgets.HBox([predicted, label]),
-                             widgets.HBox([wrong, previous, following]), self._info,
-                             self._colour_bar])
-
     def show(self) -> widgets.Widget:
-        """The gallery widget: controls and grid on the left, the clicked image on the right."""
-        return widgets.HBox([widgets.VBox([self._controls, self.transport.widget]), self._side])
+        """The gallery widget: controls and grid, the clicked image beside them (or under
+        them when the page is narrow)."""
+        return self._page.widget
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
 
         display(self.show())
 
-
-def _load(model: Any):
-    if model is None:
-        return None
-    from cam_widgets.audit.models import load_model
-
-    return load_model(model)
-
-
-def _data(source: Any, images: Any, labels: Any, boxes: Any, size: Any,
-          binary: bool | None) -> GalleryData:
-    import pyarrow as pa
-
-    from cam_widgets.audit import Results, read_results
-
-    if isinstance(source, (str, os.PathLike)):
-        source = read_results(source)
-    if isinstance(source, Results):  # read lazily: maps on demand
-        if labels is not None or boxes is not None:
-            raise ValueError("labels and boxes come from the results; give them to "
-                             "explain_to_parquet instead.")
-        return from_results(source, images, size)
-    if isinstance(source, pa.Table):
-        if labels is not None or boxes is not None:
-            raise ValueError("labels and boxes come from the results table; give them to "
-                             "explain_to_parquet instead.")
-        return from_table(source, images, size)
-    if hasattr(source, "maps") and hasattr(source, "targets"):
-        if images is None:
-            raise ValueError("An explain result needs its images: CamGallery(result, images=x).")
-        return from_result(source, images, labels, boxes, binary)
-    raise TypeError(f"CamGallery shows a results folder, a pyarrow Table or an explain result; "
-                    f"got {type(source).__name__}.")

@@ -93,7 +93,8 @@ def test_gallery_draws_pages_and_opens_the_clicked_image(results):
                          per_page=4, columns=2, thumb_size=16)
     assert len(transport.frames) == 1
     sheet = transport.frames[-1]
-    layout = compose.Layout(columns=2, cell=16)
+    layout = compose.Layout(columns=2, cell=16, caption=compose.caption_height(2))
+    assert gallery.layout == layout  # two caption lines under each thumbnail
     assert sheet.shape == (*layout.size(4), 4)
     y, x = layout.origin(1)
     b = layout.border
@@ -154,7 +155,7 @@ def test_canvas_transport_sizes_the_canvas_to_the_sheet(results):
     gallery = CamGallery(folder, images=data.images, per_page=5, columns=5, thumb_size=20)
     canvas = gallery.transport.widget
     assert (canvas.height, canvas.width) == gallery.sheet.shape[:2] == \
-        compose.Layout(columns=5, cell=20).size(5)
+        compose.Layout(columns=5, cell=20, caption=28).size(5) == (62, 154)  # 2 caption lines
 
 
 def test_rows_without_labels_or_boxes(results, tmp_path):
@@ -259,3 +260,61 @@ def test_gallery_over_a_folder_reads_maps_lazily_and_pages_like_a_table(results,
     scores = read_results(folder).column("score").to_numpy()
     assert lazy.rows.tolist() == np.argsort(-scores, kind="stable").tolist()
     assert [lazy.data.ids[r] for r in lazy.shown] == lazy.shown.tolist()  # ids are indices
+
+
+def test_thumbnail_cache_holds_three_pages(results):
+    model, data, labels, folder = results
+    gallery = CamGallery(folder, images=data.images, transport=RecordingTransport(),
+                         per_page=2, thumb_size=8)
+    gallery.page = 1
+    kept = gallery.thumbnail(2)
+    for page in (2, 3, 1):  # page 1 again: its thumbnails are reused, not made again
+        gallery.page = page
+    assert [key[0] for key in gallery._thumbs.keys()] == [4, 5, 6, 7, 2, 3]
+    assert gallery.thumbnail(2) is kept
+    gallery.per_page = 1  # three kept (2 was used last); page 1 now shows row 1
+    assert [key[0] for key in gallery._thumbs.keys()] == [3, 2, 1]
+
+
+def test_gallery_page_captions_empty_filter_and_header(results):
+    model, data, labels, folder = results
+    gallery = CamGallery(folder, images=data.images, class_names=NAMES,
+                         transport=RecordingTransport(), per_page=4, columns=4, thumb_size=32)
+    page = gallery._page
+    layout = gallery.layout
+    y, x = layout.origin(0)
+    band = gallery.sheet[y + 38:y + layout.row_pitch - layout.gap, x:x + 38, :3]
+    assert (band < 128).any()  # caption text under thumbnail 0
+    gallery.captions = False
+    assert gallery.sheet.shape[0] == compose.Layout(4, 32).size(4)[0] == 46
+    assert page.message.layout.display == "none" and page.grid.layout.display is None
+    gallery.misclassified, gallery.predicted = True, 0  # 2 and 7 are predicted 1 and 2
+    assert gallery.shown.tolist() == []
+    assert page.message.value == (
+        "No images match predicted disc and misclassified (0 of 12 images): set a menu "
+        'back to "any" or untick "misclassified only".')
+    assert page.message.layout.display is None and page.grid.layout.display == "none"
+    gallery.predicted = None
+    assert gallery.shown.tolist() == [2, 7] and page.grid.layout.display is None
+    gallery.click(0)
+    header = gallery.show().children[1].children[0].value
+    assert header.startswith(f"<b>image 2 · {NAMES[labels[2]]}</b><br>true ")
+    assert "✗ wrong" in header
+
+
+def test_class_menus_show_any_and_move_both_ways(results):
+    """A Dropdown given None selects nothing (a blank box in the browser): "no filter"
+    is the menu's "any" entry, and None in the setting."""
+    model, data, labels, folder = results
+    gallery = CamGallery(folder, images=data.images, class_names=NAMES, label=1,
+                         transport=RecordingTransport())
+    menus = gallery._controls.menus
+    assert menus["predicted"].label == "any" and menus["predicted"].index == 0
+    assert menus["label"].label == "square"  # the setting given to the constructor
+    menus["predicted"].value = 2
+    assert gallery.predicted == 2
+    assert gallery.shown.tolist() == np.flatnonzero((labels == 1) & (data.labels == 2)).tolist()
+    gallery.label = None
+    assert menus["label"].label == "any" and menus["label"].index == 0
+    menus["predicted"].label = "any"
+    assert gallery.predicted is None and len(gallery.shown) == 12
