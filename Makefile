@@ -24,10 +24,12 @@ chromium:
 
 # The whole suite on TensorFlow, then the backend suite on JAX and on torch: Keras fixes
 # its backend at import, so each backend runs in its own pytest process. The TensorFlow
-# suite runs in TEST_WORKERS processes, each test file (and notebook) in one of them.
-TEST_WORKERS ?= 2
+# suite runs in TEST_WORKERS processes, each test file (and notebook) in one of them; one
+# more than the 2 cores, since many tests wait on a browser, a kernel or Ray; the lessons
+# first, so that the longest files do not start last.
+TEST_WORKERS ?= 3
 test: $(STAMP) chromium
-	$(BIN)/python -m pytest -q --nbval-lax -n $(TEST_WORKERS) --dist loadfile tests notebooks
+	$(BIN)/python -m pytest -q --nbval-lax -n $(TEST_WORKERS) --dist loadfile notebooks tests
 	$(MAKE) --no-print-directory test-jax test-torch
 
 test-jax: $(STAMP)

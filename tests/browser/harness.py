@@ -424,7 +424,12 @@ def reload_notebook(page: Page, timeout: float = 30) -> None:
     wait_kernel_idle(page, timeout)
 
 
-def open_voila(page: Page, server: Server, path: str, timeout: float = 30) -> None:
+#: Voila answers a page once its kernel has started: two kernels starting at once on a
+#: busy 2-core machine took over 30 s (a CI run with both pytest workers busy)
+VOILA_TIMEOUT = 90
+
+
+def open_voila(page: Page, server: Server, path: str, timeout: float = VOILA_TIMEOUT) -> None:
     """Open a notebook rendered by Voila (a kernel of its own per page). Voila streams
     the page while the kernel runs: wait for the widgets (wait_for_canvases) next."""
     page.goto(f"{server.url}/voila/render/{path}", timeout=timeout * 1000)

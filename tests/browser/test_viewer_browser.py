@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 from playwright.sync_api import BrowserContext, Locator, Page
 
-from harness import (ConsoleLog, Scope, Server, Shots, dropdown, kernel_array, kernel_exec,
-                     open_notebook, open_voila, output_of, press_slider, reload_notebook,
-                     run_all_cells, select_dropdown, set_slider, slider, slider_value,
-                     stage_notebook, wait_for_canvases, wait_for_pixels)
+from harness import (VOILA_TIMEOUT, ConsoleLog, Scope, Server, Shots, dropdown, kernel_array,
+                     kernel_exec, open_notebook, open_voila, output_of, press_slider,
+                     reload_notebook, run_all_cells, select_dropdown, set_slider, slider,
+                     slider_value, stage_notebook, wait_for_canvases, wait_for_pixels)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -219,7 +219,8 @@ def test_voila_viewer_on_two_pages(page: Page, context: BrowserContext, voila_se
     # once the kernel is done, so both pages rely on on_client_ready to draw. The second
     # page starts loading at once (its kernel starting alongside the first: ~6 s saved).
     second = context.new_page()
-    second.goto(f"{voila_server.url}/voila/render/{path}", wait_until="commit")
+    second.goto(f"{voila_server.url}/voila/render/{path}", wait_until="commit",
+                timeout=VOILA_TIMEOUT * 1000)
     open_voila(page, voila_server, path)
     first = wait_for_canvases(page, 3)
     wait_for_pixels(first, same_view(headless_view))
