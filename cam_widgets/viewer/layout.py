@@ -12,6 +12,7 @@ from typing import Any
 import ipywidgets as widgets
 from IPython.display import display, update_display
 
+from cam_widgets.export.style import data_uri
 from cam_widgets.viewer.transport import PANELS, CanvasTransport
 
 PANEL_PX = 256  # the largest CSS width of one panel
@@ -150,7 +151,7 @@ class Layout:
             links.append((png_2x, name.replace(".png", "@2x.png"), "2x",
                           ' title="the same picture twice as large"'))
         self.download.value = "".join(
-            f'<a download="{html.escape(file)}" href="data:image/png;base64,'
-            f'{base64.b64encode(data).decode("ascii")}"{extra} class="jupyter-button" '
+            f'<a download="{html.escape(file)}" href="{data_uri(data)}"{extra} '
+            f'class="jupyter-button" '
             f'style="text-decoration:none;padding:2px 10px;margin-right:4px">{label}</a>'
             for data, file, label, extra in links)
