@@ -1,9 +1,12 @@
 """CamCompare latency: a class change in a grid of the five CAM-family methods (and with
 saliency added), timed through `RecordingTransport` from setting `target` to the last
 cell's heatmap being sent (maps), and to every cell's numbers (deletion/insertion AUC);
-the first view too. Ratios to one compiled forward pass of one image (median of the
-samples, taken between them). Run: python benchmarks/compare_latency.py [--quick]
-(--quick: the shipped 64x64 shapes model; else ResNet50 224, weights=None).
+the first view too: cold (the process's first, nothing compiled; uncompiled), the second
+image (which compiles the full pass) and the third (compiled).
+Ratios to one compiled forward pass of one image (median of the samples, taken before),
+and the floor: one hand-written compiled input gradient. Run:
+python benchmarks/compare_latency.py [--quick] (--quick: the shipped 64x64 shapes model;
+else ResNet50 224, weights=None).
 """
 from __future__ import annotations
 
@@ -28,26 +31,64 @@ class Recorded(CamCompare):
     transport_class = RecordingTransport
 
 
-def last_heat(compare: CamCompare, since: float) -> float:
-    """Seconds from `since` to the last heatmap any cell sent."""
-    return max(s.time for t in compare.transports.values() for s in t.log if s.heatmap) - since
+def heat_after(compare: CamCompare, methods, since: float) -> float:
+    """Seconds from `since` to the last heatmap of `methods` (the maps of the grid)."""
+    return max(s.time for m in methods for s in compare.transports[m].log
+               if s.heatmap and s.time >= since) - since
 
 
-def grid_latency(model, image, methods, forward_s, classes, label: str) -> None:
-    start = time.perf_counter()
+def grid_latency(model, images, methods, forward_s, classes, label: str) -> None:
+    """First view (cold: nothing compiled yet; warm: a second image), then class changes:
+    maps drawn, and with every cell's numbers."""
     compare = Recorded(model, methods=methods)
-    compare.show(image)
-    first = time.perf_counter() - start
+    start = time.perf_counter()
+    compare.show(images[0])  # no event loop: every cell and its numbers, inline
+    cold = heat_after(compare, methods, start)
     maps, totals = [], []
     for target in classes:
         start = time.perf_counter()
-        compare.target = int(target)  # no event loop: maps, then numbers, inline
+        compare.target = int(target)
         totals.append(time.perf_counter() - start)
-        maps.append(last_heat(compare, start))
+        maps.append(heat_after(compare, methods, start))
+    views = []
+    for image in images[1:]:  # the second compiles the full pass, the third reuses it
+        start = time.perf_counter()
+        compare.show(image)
+        views.append(heat_after(compare, methods, start))
+    second, warm = views
     maps_s, total_s = statistics.median(maps[1:]), statistics.median(totals[1:])
-    print(f"{label:28s} first view {first:7.3f} s ({first / forward_s:6.1f}x)  class change: "
-          f"maps {maps_s * 1e3:8.1f} ms ({maps_s / forward_s:5.2f}x), with numbers "
-          f"{total_s * 1e3:8.1f} ms ({total_s / forward_s:5.2f}x)")
+    print(f"{label}:\n  first view: cold {cold:6.2f} s ({cold / forward_s:5.1f}x), second "
+          f"image {second:5.2f} s, third {warm * 1e3:7.1f} ms ({warm / forward_s:5.2f}x)"
+          f"\n  class change: first "
+          f"{maps[0] * 1e3:7.1f} ms, then median {maps_s * 1e3:7.1f} ms "
+          f"({maps_s / forward_s:5.2f}x); with numbers {total_s:6.2f} s "
+          f"({total_s / forward_s:5.1f}x)")
+
+
+def floor(model, image, forward_s) -> None:
+    """One hand-written input gradient (TensorFlow: a compiled GradientTape): what no
+    saliency can beat."""
+    if keras.backend.backend() != "tensorflow":
+        return
+    import tensorflow as tf
+
+    @tf.function(input_signature=[tf.TensorSpec((None, *image.shape))])
+    def gradient(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            score = model(x, training=False)[:, 1]
+        return tape.gradient(score, x)
+
+    one = image[None]
+    gradient(one)
+    samples = []
+    for _ in range(7):
+        start = time.perf_counter()
+        np.asarray(gradient(one))
+        samples.append(time.perf_counter() - start)
+    median = statistics.median(samples)
+    print(f"floor: one hand-written input gradient {median * 1e3:.1f} ms "
+          f"({median / forward_s:.2f}x)")
 
 
 def main() -> None:
@@ -58,10 +99,11 @@ def main() -> None:
     keras.utils.set_random_seed(0)
     if args.quick:
         from cam_widgets.datasets import make_shapes, shapes_model
-        model, image = shapes_model(), make_shapes(1, seed=3).images[0]
+        model, images = shapes_model(), make_shapes(3, seed=3).images
     else:
         model = keras.applications.ResNet50(weights=None)
-        image = np.random.default_rng(0).random((224, 224, 3), np.float32)
+        images = np.random.default_rng(0).random((3, 224, 224, 3), np.float32)
+    image = images[0]
     forward = forward_function(model, image.shape)
     one = image[None]
     for _ in range(3):
@@ -74,9 +116,10 @@ def main() -> None:
     forward_s = statistics.median(samples)
     print(f"{keras.backend.backend()}: one compiled forward {forward_s * 1e3:.1f} ms")
     classes = [(3 * i + 1) % 4 for i in range(args.changes + 1)]
-    grid_latency(model, image, CAM_FAMILY, forward_s, classes, "five CAM-family cells")
-    grid_latency(model, image, (*CAM_FAMILY, "saliency"), forward_s, classes,
+    grid_latency(model, images, CAM_FAMILY, forward_s, classes, "five CAM-family cells")
+    grid_latency(model, images, (*CAM_FAMILY, "saliency"), forward_s, classes,
                  "five CAM-family + saliency")
+    floor(model, image, forward_s)
 
 
 if __name__ == "__main__":

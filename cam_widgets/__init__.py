@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from cam_widgets.compare import CamCompare
     from cam_widgets.gallery import CamGallery
     from cam_widgets.kernel import (
-        ExplainResult, LayerInfo, SegmentationTarget, explain, explain_dataset, list_layers)
+        ExplainResult, LayerInfo, SegmentationTarget, explain, explain_dataset, explain_shared,
+        list_layers)
     from cam_widgets.kernel.methods import methods
     from cam_widgets.viewer import CamViewer
 
@@ -31,6 +32,7 @@ _HOMES = {
     "SegmentationTarget": "cam_widgets.kernel",
     "explain": "cam_widgets.kernel",
     "explain_dataset": "cam_widgets.kernel",
+    "explain_shared": "cam_widgets.kernel",
     "list_layers": "cam_widgets.kernel",
     "methods": "cam_widgets.kernel.methods",
     "explain_to_parquet": "cam_widgets.audit",

@@ -141,3 +141,44 @@ def test_the_sanity_check_of_a_cell_shows_under_the_grid_and_in_the_snapshot(sho
     compare.target = None  # another class: the strip belonged to class 1
     assert compare.sanity.check is None and compare.sanity.strip.children == ()
     compare.flush()
+
+
+def test_show_returns_with_the_shared_pass_drawn_and_a_class_change_abandons_a_long_map(
+        monkeypatch):
+    """In a notebook (a running loop) show() returns once the CAMs and saliency, computed
+    in one job, are drawn; the expensive cells follow. A class change while a long map
+    runs stops it at its next chunk (kernel.cancel) instead of waiting for it."""
+    from cam_widgets.compare.cells import CellSource
+    from cam_widgets.kernel import cancel
+
+    model, data = shapes_model(), make_shapes(1, seed=3)
+    real_maps, outcomes = CellSource.maps, []
+
+    def maps(self, methods, target):
+        if methods != ("smoothgrad",) or outcomes:
+            return real_maps(self, methods, target)
+        try:  # the first SmoothGrad map: long enough to be running at the class change
+            return {"smoothgrad": CellMap("smoothgrad", explain(
+                model, self.inputs, method="smoothgrad", target=target, n_samples=20000,
+                chunk_size=1).maps[0], 0, False)}
+        except cancel.Cancelled:
+            outcomes.append("cancelled")
+            raise
+
+    monkeypatch.setattr(CellSource, "maps", maps)
+
+    async def session():
+        compare = Recorded(model, methods=("gradcam", "saliency", "smoothgrad"))
+        compare.show(data.images[0])
+        shown = set(compare.maps)
+        while "smoothgrad" not in compare.jobs._running:
+            await asyncio.sleep(0.01)
+        compare.target = 2
+        await compare.wait(timeout=60)
+        return compare, shown
+
+    compare, shown = asyncio.run(session())
+    assert shown == {"gradcam", "saliency"}
+    assert outcomes == ["cancelled"] and not compare.jobs.errors
+    assert {cell.target for cell in compare.maps.values()} == {2}
+    assert set(compare.numbers) == {"gradcam", "saliency", "smoothgrad"}

@@ -1,7 +1,8 @@
 """The kernel side of a comparison: one map per method for one image and class, and the
 numbers that say how faithful each map is (deletion and insertion AUC, the pointing game
-with a box). The CAM-family methods read the layer's activations of one forward pass
-(`explain(..., activations=...)`): a class change re-runs only the part after the layer."""
+with a box). The CAM-family methods and saliency come from one shared pass
+(`kernel.shared_pass`); a class change re-runs only the part after the layer for all the
+CAMs at once."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ import numpy as np
 
 from cam_widgets.kernel import explain
 from cam_widgets.kernel.methods import get_method, method_names
-from cam_widgets.kernel.methods.cam import CamMethod
+from cam_widgets.kernel.shared_pass import explain_shared, shares_a_pass
 from cam_widgets.metrics import deletion_insertion, pointing_game
 from cam_widgets.render import load_image
 from cam_widgets.sanity import SanityCheck, sanity_check
@@ -67,55 +68,66 @@ def one_image(image: Any) -> np.ndarray:
 
 
 def cost_order(methods: tuple[str, ...]) -> tuple[str, ...]:
-    """The methods as they are computed: CAM family, then other cheap ones, then the
-    expensive ones (each group in the given order)."""
+    """The methods as they are computed and drawn: those of one shared pass (the CAM
+    family, then saliency), other cheap ones, then the expensive ones (each group in the
+    given order)."""
     def rank(name: str) -> int:
         if name in EXPENSIVE:
-            return 2
-        return 0 if uses_shared_activations(name) else 1
+            return 3
+        if shares_a_pass(name):
+            return 0 if get_method(name).uses_layer else 1
+        return 2
     return tuple(sorted(methods, key=rank))
-
-
-def uses_shared_activations(method: str) -> bool:
-    """True for gradient-weighted CAMs, whose maps read one forward pass's activations."""
-    found = get_method(method)
-    return isinstance(found, CamMethod) and not found.forces_guided
 
 
 class CellSource:
     """Maps and numbers of one image (a model input batch of 1) for any method and class.
 
-    The layer's activations are computed once per image and layer and shared by every
-    CAM-family method and class."""
+    The first job computes every CAM-family map and saliency from one forward and one
+    backward pass (`kernel.shared_pass`) and keeps the layer's activations; a class change
+    then runs only the part of the model after the layer (compiled) for all the CAMs at
+    once. The first call runs uncompiled when `quick` (no trace to wait for)."""
 
     def __init__(self, model: Any, inputs: np.ndarray, layer: Any = None,
-                 box: np.ndarray | None = None) -> None:
-        self.model, self.inputs, self.layer = model, inputs, layer
+                 box: np.ndarray | None = None, quick: bool = False) -> None:
+        self.model, self.inputs, self.layer, self.quick = model, inputs, layer, quick
         self.box = None if box is None else np.asarray(box, np.int64).reshape(1, 4)
+        self.predicted: int | None = None  # the predicted class, from the first map
         self._activations: np.ndarray | None = None
 
-    def predicted(self) -> int:
-        """The class the model predicts for the image."""
-        return int(explain(self.model, self.inputs, method="gradcam",
-                           layer=self.layer).targets[0])
-
-    def cell_map(self, method: str, target: int | None) -> CellMap:
-        """`method`'s map for class `target` (None: the predicted class)."""
-        kwargs: dict[str, Any] = {"method": method, "target": target}
-        if get_method(method).uses_layer:
-            kwargs["layer"] = self.layer
-        if uses_shared_activations(method):
-            if self._activations is None:
-                first = explain(self.model, self.inputs, **kwargs)
-                self._activations = np.asarray(first.activations)
-                result = first
-            else:
-                result = explain(self.model, self.inputs, activations=self._activations,
-                                 **kwargs)
+    def plan(self, methods: tuple[str, ...]) -> list[tuple[str, ...]]:
+        """The map jobs for `methods`, in order: each a group computed in one call."""
+        order = cost_order(methods)
+        shared = tuple(m for m in order if shares_a_pass(m))
+        cams = tuple(m for m in shared if get_method(m).uses_layer)
+        if self._activations is not None and cams:  # a class change: the CAMs' tail first
+            groups = [cams, *((m,) for m in shared if m not in cams)]
         else:
-            result = explain(self.model, self.inputs, **kwargs)
-        return CellMap(method, np.asarray(result.maps[0], np.float32),
-                       int(result.targets[0]), get_method(method).signed_map(False))
+            groups = [shared] if shared else []
+        return groups + [(m,) for m in order if m not in shared]
+
+    def maps(self, methods: tuple[str, ...], target: int | None) -> dict[str, CellMap]:
+        """The maps of one job's `methods` (a group from `plan`) for class `target` (None:
+        the predicted class)."""
+        if len(methods) == 1 and not shares_a_pass(methods[0]):
+            method = methods[0]
+            layer = {"layer": self.layer} if get_method(method).uses_layer else {}
+            results = {method: explain(self.model, self.inputs, method=method, target=target,
+                                       **layer)}
+        else:
+            cams_only = all(get_method(m).uses_layer for m in methods)
+            given = self._activations if cams_only else None
+            results = explain_shared(
+                self.model, self.inputs, methods, layer=self.layer, target=target,
+                activations=given, compiled=not self.quick)
+            self.quick = False  # only the first pass: every later call is compiled
+            for result in results.values():
+                if result.activations is not None and self._activations is None:
+                    self._activations = np.asarray(result.activations)
+        if target is None and self.predicted is None:
+            self.predicted = int(next(iter(results.values())).targets[0])
+        return {m: CellMap(m, np.asarray(r.maps[0], np.float32), int(r.targets[0]), r.signed)
+                for m, r in results.items()}
 
     def sanity_check(self, method: str, target: int) -> SanityCheck:
         """`method`'s maps of class `target` as the model's layers are randomised from

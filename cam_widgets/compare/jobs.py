@@ -1,12 +1,15 @@
-"""Which cell of a comparison computes next: every method's map, cheapest first, then
-their numbers, one kernel call at a time on the viewer's `LatestWins`; a result of an
-older request (another class) is dropped when it arrives."""
+"""Which cells of a comparison compute next: every method's map, cheapest first (the
+CAM family and saliency in one job), then their numbers, one kernel call at a time on the
+viewer's `LatestWins`. A result of an older request (another class) is dropped when it
+arrives, and an expensive map still running for one is abandoned (`kernel.cancel`)."""
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from cam_widgets.compare.cells import CellMap, CellNumbers, CellSource, cost_order
+from cam_widgets.compare.cells import EXPENSIVE, CellMap, CellNumbers, CellSource
+from cam_widgets.kernel import cancel
 from cam_widgets.viewer.scheduler import KERNEL_LOCK, LatestWins
 
 
@@ -24,51 +27,81 @@ class CellJobs:
         self.maps: dict[str, CellMap] = {}
         self.numbers: dict[str, CellNumbers] = {}
         self.errors: dict[str, str] = {}
-        self._pending: list[tuple[str, str]] = []
-        self._generation = 0
+        self._pending: list[tuple[str, tuple[str, ...]]] = []  # (kind, methods)
+        self.generation = 0  # counts requests: a map is known by (generation, method)
+        self._running: tuple[str, ...] = ()  # the methods of the map job running now
+        self._running_lock = threading.Lock()  # a stop is asked only while ours runs
         self._request: tuple[CellSource, int | None] | None = None
         self.scheduler = LatestWins(self._prepare, self._finish, lambda busy: None)
 
     def restart(self, source: CellSource, target: int | None) -> None:
         """Every cell again for `target` (None: the predicted class) of `source`'s image:
         the results are cleared now, the jobs run from `scheduler.request()`."""
-        self._generation += 1
+        self.generation += 1
+        with self._running_lock:
+            if EXPENSIVE.intersection(self._running):
+                cancel.request_stop()  # its map belongs to the old request: abandon it
         self._request = (source, target)
         self.maps.clear()
         self.numbers.clear()
         self.errors.clear()
-        order = cost_order(self.methods)
-        self._pending = [("map", m) for m in order] + [("numbers", m) for m in order]
+        maps = source.plan(self.methods)
+        self._pending = [("maps", group) for group in maps]
+        self._pending += [("numbers", (m,)) for group in maps for m in group]
+
+    def run_first(self) -> None:
+        """Run the first pending job now, in this thread (`show()` returns with the
+        cheap maps drawn); the rest stay with the scheduler."""
+        prepared = self._prepare()
+        if prepared is not None:
+            token, job = prepared
+            try:
+                result, error = job(), None
+            except Exception as e:  # applied like any job's error
+                result, error = None, e
+            self._finish(token, result, error)
 
     def _prepare(self) -> tuple[Any, Callable[[], Any]] | None:
         while self._pending:
-            kind, method = self._pending.pop(0)
-            if kind == "numbers" and method not in self.maps:
+            kind, methods = self._pending.pop(0)
+            if kind == "numbers" and methods[0] not in self.maps:
                 continue  # its map failed
-            (source, target), cell = self._request, self.maps.get(method)
+            (source, target), cell = self._request, self.maps.get(methods[0])
 
-            def job(kind=kind, method=method, cell=cell):
+            def job(kind=kind, methods=methods, cell=cell):
                 with KERNEL_LOCK:
-                    if kind == "map":
-                        return source.cell_map(method, target)
-                    return source.numbers(cell)
-            return (self._generation, kind, method), job
+                    if kind == "numbers":
+                        return source.numbers(cell)
+                    self._started(methods)
+                    try:
+                        return source.maps(methods, target)
+                    finally:
+                        self._started(())
+            return (self.generation, kind, methods), job
         return None
 
+    def _started(self, methods: tuple[str, ...]) -> None:
+        """Note the map job running now (none: `()`); no stop is left over either way."""
+        with self._running_lock:
+            cancel.clear()
+            self._running = methods
+
     def _finish(self, token: Any, result: Any, error: BaseException | None) -> None:
-        generation, kind, method = token
-        if generation == self._generation:  # an older class's cell is dropped
+        generation, kind, methods = token
+        if generation == self.generation:  # an older class's cells are dropped
             if error is not None:
-                self.errors[method] = f"{type(error).__name__}: {error}"
-            elif kind == "map":
-                self.maps[method] = result
+                for method in methods:
+                    self.errors[method] = f"{type(error).__name__}: {error}"
+            elif kind == "maps":
+                self.maps.update(result)
             else:
-                self.numbers[method] = result
+                self.numbers[methods[0]] = result
             if kind == "numbers":
                 self._on_numbers()
             else:
-                self._on_map(method)
+                for method in methods:
+                    self._on_map(method)
         if self._pending:
             self.scheduler.request()
-        elif generation == self._generation:
+        elif generation == self.generation:
             self._on_done()

@@ -26,17 +26,20 @@ PREDICTED = -1  # the class menu's value for "the predicted class"
 
 
 class ComparePage:
-    """The widgets of a comparison. The opacity, colormap and scale controls are linked
-    to `owner`'s traits of those names; the class menu reports to `on_class(index)`
+    """The widgets of a comparison around each cell's canvas and colour bar (`canvases`,
+    `bars`). The opacity, colormap and scale controls are linked to `owner`'s traits of
+    those names; the class menu reports to `on_class(index)`
     (PREDICTED for the predicted class); `below` are widgets under the grid."""
 
     def __init__(self, owner: HasTraits, methods: Sequence[str], canvases: dict[str, Any],
-                 columns: int, picture: Callable[[], bytes | None],
+                 bars: dict[str, Any], columns: int, picture: Callable[[], bytes | None],
                  on_class: Callable[[int], None], below: Sequence[Any] = ()) -> None:
         self.header = widgets.HTML()
         self.class_menu = widgets.Dropdown(options=[("predicted", PREDICTED)],
                                            value=PREDICTED, description="class")
-        self.class_menu.observe(lambda change: on_class(change["new"]), names=["value"])
+        self._filling = False  # the menu is being refilled: its value changes are ours
+        self.class_menu.observe(
+            lambda change: None if self._filling else on_class(change["new"]), names=["value"])
         opacity = widgets.FloatSlider(min=0.0, max=1.0, step=0.05, description="opacity")
         colormap = widgets.Dropdown(options=["auto", "jet", "viridis", "inferno", "RdBu_r"],
                                     description="colormap")
@@ -46,8 +49,7 @@ class ComparePage:
         self.controls = widgets.HBox([self.class_menu, opacity, colormap, scale],
                                      layout=widgets.Layout(flex_flow="row wrap"))
         self.captions = {m: widgets.HTML() for m in methods}
-        self.bars = {m: widgets.Image(format="png") for m in methods}
-        cells = [widgets.VBox([self.captions[m], canvases[m], self.bars[m]],
+        cells = [widgets.VBox([self.captions[m], canvases[m], bars[m]],
                               layout=widgets.Layout(min_width="0"))
                  for m in methods]
         for cell in cells:
@@ -60,9 +62,14 @@ class ComparePage:
         self.widget.add_class("cam-compare")
 
     def classes(self, options: list[tuple[str, int]], value: int) -> None:
-        """Fill the class menu with (label, index) pairs and select `value`."""
-        self.class_menu.options = options
-        self.class_menu.value = value
+        """Fill the class menu with (label, index) pairs and select `value` (the class
+        callback is not called)."""
+        self._filling = True
+        try:
+            self.class_menu.options = options
+            self.class_menu.value = value
+        finally:
+            self._filling = False
 
     def select(self, value: int) -> None:
         """Show `value` in the class menu (a class set from code)."""

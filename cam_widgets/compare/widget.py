@@ -2,9 +2,10 @@
 that say which map is faithful. Settings are traitlets (set from code or by a control).
 
 Reuses the viewer's parts: `compose` draws (through `compare.grid`), `LatestWins` runs one
-kernel call at a time (one cell's map or numbers per job, cheapest methods first, stale
-results of an older class dropped), and each cell is a `CanvasTransport` whose overlay
-canvas is shown (an opacity change sends draw commands only)."""
+kernel call at a time (`compare.jobs`: the CAM family and saliency in one job, then each
+other map and each cell's numbers, cheapest first, stale results of an older class
+dropped), and each cell is a viewer `Painter` on a `CanvasTransport` whose overlay canvas
+is shown (`compare.canvases`)."""
 from __future__ import annotations
 
 import os
@@ -17,16 +18,16 @@ from traitlets import Float, HasTraits, Unicode, validate
 
 from cam_widgets import render
 from cam_widgets.compare import grid
+from cam_widgets.compare.canvases import CellCanvases
 from cam_widgets.compare.cells import (
     DEFAULT_METHODS, CellMap, CellNumbers, CellSource, check_methods, one_image)
 from cam_widgets.compare.jobs import CellJobs
 from cam_widgets.compare.page import PREDICTED, ComparePage
 from cam_widgets.compare.sanity import CompareSanity
 from cam_widgets.kernel.targets import class_count
-from cam_widgets.viewer import checks, compose, strips
+from cam_widgets.viewer import checks, strips
 from cam_widgets.viewer.facade import SettingError
 from cam_widgets.viewer.layout import CamView
-from cam_widgets.viewer.scheduler import KERNEL_LOCK
 from cam_widgets.viewer.transport import CanvasTransport
 from cam_widgets.viewer.words import ClassNames
 
@@ -60,17 +61,18 @@ class CamCompare(HasTraits):
         self.n_classes = class_count(model)
         self.boxes = None if boxes is None else np.asarray(boxes, np.int64).reshape(-1, 4)
         self.columns = int(columns)
-        self.transports = {m: self.transport_class() for m in self.methods}
+        self.canvases = CellCanvases(self.methods, self.transport_class)
+        self.transports = self.canvases.transports
         self._source: CellSource | None = None
         self._image: np.ndarray | None = None
-        self._predicted = -1
-        self.jobs = CellJobs(self.methods, self._draw_cell, self._caption_all,
+        self._predicted: int | None = None  # the predicted class in the class menu
+        self.jobs = CellJobs(self.methods, self._on_map, self._caption_all,
                              lambda: self.widget.update_saved_picture())
         self.sanity = CompareSanity(self.methods, self._sanity_job, lambda: self._image,
                                     lambda: (self.colormap, self.opacity))
         self.page = ComparePage(
-            self, self.methods, {m: t.canvases["overlay"] for m, t in self.transports.items()},
-            self.columns, self._png, self._on_class_menu, below=[self.sanity.box])
+            self, self.methods, self.canvases.overlays, self.canvases.bars, self.columns,
+            self._png, self._on_class_menu, below=[self.sanity.box])
         self.widget = self.page.widget
         self.observe(self._on_target, names=["target"])
         self.observe(self._on_colours, names=["colormap", "scale"])
@@ -91,22 +93,23 @@ class CamCompare(HasTraits):
 
     # ------------------------------------------------------------------ public API
     def show(self, image: Any) -> CamView:
-        """Compare the methods on one image (H, W, C) (or a batch of one); returns the widget."""
+        """Compare the methods on one image (H, W, C) (or a batch of one); returns the
+        widget with the cheap maps drawn (the CAM family and saliency, from one pass).
+        In a notebook the other cells fill in as they finish; `flush()` (or `await
+        wait()`) waits for them. Elsewhere every cell is computed before it returns."""
         raw = one_image(image)
         inputs = np.asarray(raw[None] if self.preprocess is None
                             else self.preprocess(raw[None]), np.float32)
         box = None if self.boxes is None else self.boxes[0]
-        self._source = CellSource(self.model, inputs, self.layer, box)
+        # The first image is computed uncompiled (no trace to wait for); later ones reuse
+        # what the first compiled.
+        quick = self._source is None
+        self._source = CellSource(self.model, inputs, self.layer, box, quick=quick)
         self._image = render.to_rgba8(render.to_rgb8(raw))
-        with KERNEL_LOCK:
-            self._predicted = self._source.predicted()
-        image_png = render.encode_png(self._image)
-        for transport in self.transports.values():
-            transport.resize(*self._image.shape[:2])
-            transport.send(image_png, None, self.opacity)
+        self._predicted = None
+        self.canvases.show_image(self._image)
         self._fill_classes()
-        self._restart()
-        self.jobs.scheduler.flush()
+        self._restart(first_now=True)
         return self.widget
 
     def flush(self) -> None:
@@ -142,9 +145,11 @@ class CamCompare(HasTraits):
             f.write(render.encode_png(self.snapshot()))
 
     @property
-    def explained_class(self) -> int:
-        """The class the cells explain now."""
-        return self._predicted if self.target is None else int(self.target)
+    def explained_class(self) -> int | None:
+        """The class the cells explain now (None while the predicted one is computed)."""
+        if self.target is not None:
+            return int(self.target)
+        return None if self._source is None else self._source.predicted
 
     # ------------------------------------------------------------------ cells
     @property
@@ -157,13 +162,21 @@ class CamCompare(HasTraits):
         """Each method's faithfulness numbers for the current class, as far as computed."""
         return self.jobs.numbers
 
-    def _restart(self) -> None:
-        """Every cell again for the current class: blank cells until their maps arrive."""
+    def _restart(self, first_now: bool = False) -> None:
+        """Every cell again for the current class: each shows the image alone until its
+        map arrives (`first_now`: the first job runs before this returns)."""
         self.sanity.clear()
         self.jobs.restart(self._source, self.target)
         for method in self.methods:
             self._draw_cell(method)
+        if first_now:
+            self.jobs.run_first()
         self.jobs.scheduler.request()
+
+    def _on_map(self, method: str) -> None:
+        self._draw_cell(method)
+        if self._predicted is None and self._source.predicted is not None:
+            self._fill_classes()  # the predicted class is known now
 
     def _caption_all(self) -> None:
         for method in self.methods:
@@ -171,17 +184,8 @@ class CamCompare(HasTraits):
 
     # ------------------------------------------------------------------ drawing
     def _draw_cell(self, method: str) -> None:
-        cell = self.maps.get(method)
-        transport = self.transports[method]
-        if cell is not None:
-            heat = grid.heat(cell, self.colormap, self.scale)
-            transport.send(None, render.encode_png(heat), self.opacity)
-            bar = grid.colours(cell, self.colormap, self.scale)
-            self.page.bars[method].value = render.encode_png(compose.colour_bar(bar, 192))
-        else:
-            blank = np.zeros((*transport.size, 4), np.uint8)
-            transport.send(None, render.encode_png(blank), self.opacity)
-            self.page.bars[method].value = b""
+        self.canvases.draw(method, self.maps.get(method), (self.jobs.generation, method),
+                           self.colormap, self.scale, self.opacity)
         self._caption_cell(method)
 
     def _caption_cell(self, method: str) -> None:
@@ -193,7 +197,8 @@ class CamCompare(HasTraits):
                                   grid.same_as(method, self.maps, self.methods))
 
     def _header(self) -> list[str]:
-        name = self.class_names(self.explained_class, self.n_classes)
+        shown = self.explained_class
+        name = "..." if shown is None else self.class_names(shown, self.n_classes)
         return grid.header_lines(name, self.target is None, self.boxes is not None)
 
     def _on_target(self, change: dict[str, Any]) -> None:
@@ -208,14 +213,15 @@ class CamCompare(HasTraits):
         self.sanity.repaint()
 
     def _on_opacity(self, change: dict[str, Any]) -> None:
-        for transport in self.transports.values():
-            transport.send(None, None, self.opacity)
+        self.canvases.set_opacity(self.maps, self.opacity)
         self.sanity.repaint()
 
     # ------------------------------------------------------------------ page
     def _fill_classes(self) -> None:
-        count = self.n_classes or 0
-        options = [(f"predicted: {self.class_names(self._predicted, count)}", PREDICTED)]
+        count, self._predicted = self.n_classes or 0, self._source.predicted
+        predicted = ("..." if self._predicted is None
+                     else self.class_names(self._predicted, count))
+        options = [(f"predicted: {predicted}", PREDICTED)]
         options += [(self.class_names(i, count), i) for i in range(count)]
         self.page.classes(options, PREDICTED if self.target is None else int(self.target))
         self.page.say(self._header())

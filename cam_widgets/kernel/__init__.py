@@ -17,9 +17,11 @@ from cam_widgets.kernel.guided import GuidedCoverage  # noqa: E402
 from cam_widgets.kernel.inputs import load_image, split_images  # noqa: E402
 from cam_widgets.kernel.layers import LayerInfo, list_layers  # noqa: E402
 from cam_widgets.kernel.segmentation import SegmentationTarget  # noqa: E402
+from cam_widgets.kernel.shared_pass import explain_shared  # noqa: E402
 from cam_widgets.kernel.targets import (  # noqa: E402
     class_count, looks_like_probabilities, predicted_classes)
 
 __all__ = ["ExplainResult", "GuidedCoverage", "LayerInfo", "SegmentationTarget",
-           "class_count", "explain", "explain_dataset", "list_layers", "load_image",
-           "looks_like_probabilities", "predicted_classes", "quick_first_call", "split_images"]
+           "class_count", "explain", "explain_dataset", "explain_shared", "list_layers",
+           "load_image", "looks_like_probabilities", "predicted_classes", "quick_first_call",
+           "split_images"]

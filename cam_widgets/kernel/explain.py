@@ -11,6 +11,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from cam_widgets.kernel import cancel
 from cam_widgets.kernel.compiled import array_options, compiled_functions, explain_function
 from cam_widgets.kernel.graph import check_model, leaf_calls
 from cam_widgets.kernel.inputs import ImagesLike, as_input_batches, warn_if_unscaled
@@ -142,6 +143,10 @@ def explain(
     maps (B, k, H, W) for each image's k best classes from one forward pass (only the
     part after the layer runs per class); `activations` (a previous result's
     `.activations`, same images and layer) skips the part before the layer.
+
+    `kernel.cancel.request_stop()` from another thread abandons the call: the long
+    methods stop at their next chunk, and `kernel.cancel.Cancelled` is raised (which
+    withdraws the stop: the next call runs).
     """
     check_model(model, np.shape(images)[-3:] if hasattr(images, "shape") else None)
     _check_channels_last(model)
@@ -213,6 +218,10 @@ def explain(
         if region is not None:
             args.append(region[window])
         part = keras.tree.map_structure(ops.convert_to_numpy, function(*args))
+        if cancel.stop_requested():
+            cancel.clear()
+            raise cancel.Cancelled(f"explain(method={chosen_method.name!r}) was abandoned: "
+                                   "a stop was requested while it ran.")
         if part["scores"].shape[0] != len(args[0]):
             raise ValueError(
                 f"The callable target returned {part['scores'].shape[0]} scores for "

@@ -5,6 +5,8 @@ number, a region's outline as a few rectangles. The Python side keeps the same a
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from cam_widgets import render
@@ -60,6 +62,12 @@ def blank(height: int, width: int, grey: int) -> np.ndarray:
     return panel
 
 
+@lru_cache(maxsize=4)
+def _blank_png(height: int, width: int) -> bytes:
+    """The heatmap panel while there is no map, encoded once per size."""
+    return render.encode_png(blank(height, width, _NO_MAP_GREY), render.FAST_PNG_LEVEL)
+
+
 class Painter:
     """Sends frames through a transport, each panel only when it changed."""
 
@@ -76,10 +84,12 @@ class Painter:
         opacity: float,
         heat_key: tuple | None = None,
         region: tuple[int, int, int, int] | None = None,
+        image_png: bytes | None = None,
     ) -> Frame:
         """Show `image` (None: a grey panel) with `values` drawn in `colours` (None: no
         map) and `region` outlined on the overlay. `heat_key` identifies the map (same
-        key, same colours: not sent again)."""
+        key, same colours: not sent again); `image_png` is the image already encoded
+        (several painters showing one image encode it once)."""
         previous = self.frame
         if image is None:
             height, width = previous.image.shape[:2] if previous else (64, 64)
@@ -94,7 +104,7 @@ class Painter:
         if values is None or colours is None:
             opacity, region = 0.0, None  # no map: the overlay shows the image alone
             heat = blank(height, width, _NO_MAP_GREY)
-            heat_png = render.encode_png(heat, render.FAST_PNG_LEVEL)
+            heat_png = _blank_png(height, width)
         elif previous is not None and key == self._heat_key and not resized:
             heat = previous._heat
         else:
@@ -105,7 +115,8 @@ class Painter:
         self.frame = Frame(image, heat, opacity, colours, region)
         self._heat_key = key
         self.transport.send(
-            render.encode_png(image, render.FAST_PNG_LEVEL) if new_image else None,
+            (image_png or render.encode_png(image, render.FAST_PNG_LEVEL)) if new_image
+            else None,
             heat_png, opacity, self.frame.outline_rects())
         return self.frame
 

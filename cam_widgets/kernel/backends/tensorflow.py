@@ -2,11 +2,26 @@
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import tensorflow as tf
+
+from cam_widgets.kernel import cancel
+
+
+_TRACING = threading.local()  # .xla: a function compiled with XLA is being traced
+
+
+def _traced(fn: Callable, xla: bool, *args: Any) -> Any:
+    """`fn(*args)`, with `_TRACING.xla` telling the loops inside whether XLA compiles them."""
+    _TRACING.xla = xla
+    try:
+        return fn(*args)
+    finally:
+        _TRACING.xla = False
 
 
 @dataclass
@@ -44,8 +59,14 @@ class TensorFlowBackend:
             size = tf.minimum(per_pass, count - start)
             return start + size, total + step(start, size)
 
-        _, total = tf.while_loop(lambda start, _: start < count, body,
-                                 (tf.constant(0, tf.int32), initial))
+        def more(start, _):
+            if getattr(_TRACING, "xla", False):  # XLA cannot call the host
+                return start < count
+            stop = tf.reshape(tf.numpy_function(cancel.stop_flag, [], tf.bool,
+                                                stateful=True), [])
+            return tf.logical_and(start < count, tf.logical_not(stop))
+
+        _, total = tf.while_loop(more, body, (tf.constant(0, tf.int32), initial))
         return total
 
     def compile(self, fn, variables, signature, jit_compile):
@@ -55,7 +76,7 @@ class TensorFlowBackend:
         # identity: TF counts traces per code object and would warn of "frequent
         # retracing" after five different functions traced once each. Variables are
         # read by the graph at each call, so new weights need no new trace.
-        return tf.function(functools.partial(fn), input_signature=specs,
+        return tf.function(functools.partial(_traced, fn, jit_compile), input_signature=specs,
                            reduce_retracing=True, autograph=False, jit_compile=jit_compile)
 
     def uncompiled(self, fn: Callable) -> Callable:

@@ -12,6 +12,7 @@ from typing import Any
 import keras
 import torch
 
+from cam_widgets.kernel import cancel
 from cam_widgets.kernel.backends.shapes import free_batch, sized
 
 
@@ -62,6 +63,8 @@ class TorchBackend:
         per_pass = int(per_pass)
         total = initial
         for first in range(0, count, per_pass):
+            if cancel.stop_requested():
+                break
             total = total + step(first, min(per_pass, count - first))
         return total
 

@@ -55,11 +55,7 @@ class CamMethod(Method):
         with probe.gates.vanilla():
             grads = taken.gradients(range(first, first + len(deltas)))
         if any(grad is None for grad in grads):
-            raise ValueError(
-                "The score does not depend on the chosen layer: its gradient is None. "
-                "Pick a layer that feeds the explained output (the default layer does), "
-                "and a target computed from the model's output."
-            )
+            raise missing_gradient()
         cams = [ops.sum(self.weights(acts, grad) * acts, axis=-1)
                 for acts, grad in zip(out.activations, grads)]
         result = run.layer_result(cams, taken.scores, chosen, out)
@@ -73,6 +69,15 @@ class CamMethod(Method):
             result.maps = ops.stack([gradient_display(product, guided=True)
                                      for product in result.raw], axis=1)
         return result
+
+
+def missing_gradient() -> ValueError:
+    """The error for a score that does not depend on the read layer."""
+    return ValueError(
+        "The score does not depend on the chosen layer: its gradient is None. Pick a "
+        "layer that feeds the explained output (the default layer does), and a target "
+        "computed from the model's output."
+    )
 
 
 @register

@@ -8,9 +8,6 @@ from cam_widgets.kernel.methods.base import Method
 REGISTRY: dict[str, Method] = {}
 
 
-REGISTRY: dict[str, Method] = {}
-
-
 def register(method: type[Method]) -> type[Method]:
     """Add a Method subclass to the registry under its `name` (usable as a decorator).
 
@@ -39,8 +36,11 @@ def methods() -> list[Method]:
     return list(REGISTRY.values())
 
 
-def get_method(name: str) -> Method:
-    """The registered method called `name`; a ValueError naming close matches if none."""
+def get_method(name: str | Method) -> Method:
+    """The registered method called `name` (a Method instance is returned as it is); a
+    ValueError naming close matches if none."""
+    if isinstance(name, Method):
+        return name
     if name in REGISTRY:
         return REGISTRY[name]
     close = difflib.get_close_matches(str(name), REGISTRY, n=3, cutoff=0.4)

@@ -1,0 +1,46 @@
+"""Abandoning a running explanation.
+
+The long methods (SmoothGrad, Integrated Gradients, occlusion, Score-CAM) sum their
+copies chunk by chunk (`methods.batching.chunked_sum`); between chunks the backend's
+loop asks `stop_requested()` and ends early when it is set (TensorFlow and PyTorch; on
+JAX a compiled loop cannot ask the host, so the call runs to its end). `explain` then
+raises `Cancelled` instead of returning a partial sum, and the stop is withdrawn. One
+kernel call runs at a time (the widgets' `KERNEL_LOCK`), so one flag serves the whole
+process: the widget that started the running call sets it when a newer request makes that
+call useless, and only while that call runs. A stop asked while nothing runs stops the
+next call; `clear()` withdraws it.
+"""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+__all__ = ["Cancelled", "clear", "request_stop", "stop_requested"]
+
+_STOP = threading.Event()
+
+
+class Cancelled(RuntimeError):
+    """The explanation was abandoned (`request_stop()` during the call)."""
+
+
+def request_stop() -> None:
+    """Ask the running explanation to stop at its next chunk."""
+    _STOP.set()
+
+
+def clear() -> None:
+    """Withdraw a stop: the next explanation runs to its end."""
+    _STOP.clear()
+
+
+def stop_requested() -> bool:
+    """Whether the running explanation was asked to stop."""
+    return _STOP.is_set()
+
+
+def stop_flag() -> np.ndarray:
+    """`stop_requested()` as a NumPy bool scalar (what a compiled loop reads from the
+    host)."""
+    return np.asarray(_STOP.is_set())
