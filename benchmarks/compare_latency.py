@@ -4,8 +4,9 @@ cell's heatmap being sent (maps), and to every cell's numbers (deletion/insertio
 the first view too: cold (the process's first, nothing compiled; uncompiled), the second
 image (which compiles the full pass) and the third (compiled).
 Ratios to one compiled forward pass of one image (median of the samples, taken before),
-and the floor: one hand-written compiled input gradient. Run:
-python benchmarks/compare_latency.py [--quick] (--quick: the shipped 64x64 shapes model;
+and the floor: one hand-written compiled input gradient; and CamViewer's "all depths"
+strip on a class change. Run:
+python -m benchmarks.compare_latency [--quick] (--quick: the shipped 64x64 shapes model;
 else ResNet50 224, weights=None).
 """
 from __future__ import annotations
@@ -20,6 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
+from benchmarks.timing import interleaved_medians  # noqa: E402
 from cam_widgets.compare import CamCompare  # noqa: E402
 from cam_widgets.kernel.compiled import forward_function  # noqa: E402
 from cam_widgets.viewer.transport import RecordingTransport  # noqa: E402
@@ -80,14 +82,29 @@ def floor(model, image, forward_s) -> None:
         return tape.gradient(score, x)
 
     one = image[None]
-    gradient(one)
-    samples = []
-    for _ in range(7):
-        start = time.perf_counter()
-        np.asarray(gradient(one))
-        samples.append(time.perf_counter() - start)
-    median = statistics.median(samples)
+    median = interleaved_medians({"gradient": lambda: np.asarray(gradient(one))})["gradient"]
     print(f"floor: one hand-written input gradient {median * 1e3:.1f} ms "
+          f"({median / forward_s:.2f}x)")
+
+
+def depth_strip_latency(model, image, forward_s, classes) -> None:
+    """CamViewer's "all depths" strip: a class change with the strip shown (the map and
+    the strip's one pass over every layer of the menu), median over `classes`."""
+    from cam_widgets import CamViewer
+
+    viewer = CamViewer(model)
+    viewer.show(image)
+    viewer.depths = True
+    viewer.flush()  # the strip's function is compiled here
+    samples = []
+    for target in classes:
+        start = time.perf_counter()
+        viewer.target = int(target)
+        viewer.flush()
+        samples.append(time.perf_counter() - start)
+    median = statistics.median(samples[1:])
+    layers = len(viewer.parts.teaching.paths)
+    print(f"all depths ({layers} layers): class change with the strip {median * 1e3:.1f} ms "
           f"({median / forward_s:.2f}x)")
 
 
@@ -106,20 +123,15 @@ def main() -> None:
     image = images[0]
     forward = forward_function(model, image.shape)
     one = image[None]
-    for _ in range(3):
-        np.asarray(forward(one))
-    samples = []
-    for _ in range(10):
-        start = time.perf_counter()
-        np.asarray(forward(one))
-        samples.append(time.perf_counter() - start)
-    forward_s = statistics.median(samples)
+    forward_s = interleaved_medians({"forward": lambda: forward(one)}, rounds=10,
+                                    warmup=3)["forward"]
     print(f"{keras.backend.backend()}: one compiled forward {forward_s * 1e3:.1f} ms")
     classes = [(3 * i + 1) % 4 for i in range(args.changes + 1)]
     grid_latency(model, images, CAM_FAMILY, forward_s, classes, "five CAM-family cells")
     grid_latency(model, images, (*CAM_FAMILY, "saliency"), forward_s, classes,
                  "five CAM-family + saliency")
     floor(model, image, forward_s)
+    depth_strip_latency(model, image, forward_s, classes)
 
 
 if __name__ == "__main__":
