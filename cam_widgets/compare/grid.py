@@ -30,11 +30,6 @@ def signed_values(cell: CellMap) -> np.ndarray:
     return cell.values * 2.0 - 1.0 if cell.signed else cell.values
 
 
-def heat(cell: CellMap, colormap: str, scale: str) -> np.ndarray:
-    """The cell's coloured map, opaque RGBA (H, W, 4)."""
-    return compose.heatmap(signed_values(cell), colours(cell, colormap, scale))
-
-
 def caption_lines(method: str, error: str | None, mapped: bool,
                   numbers: CellNumbers | None, marks: Mapping[str, set[str]],
                   same_as: str | None = None) -> list[str]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from cam_widgets.compare.cells import EXPENSIVE, CellMap, CellNumbers, CellSource
 from cam_widgets.kernel import cancel
-from cam_widgets.viewer.scheduler import KERNEL_LOCK, LatestWins
+from cam_widgets.viewer.scheduler import KERNEL_LOCK, LatestWins, outcome
 
 
 class CellJobs:
@@ -55,11 +55,7 @@ class CellJobs:
         prepared = self._prepare()
         if prepared is not None:
             token, job = prepared
-            try:
-                result, error = job(), None
-            except Exception as e:  # applied like any job's error
-                result, error = None, e
-            self._finish(token, result, error)
+            self._finish(token, *outcome(job))
 
     def _prepare(self) -> tuple[Any, Callable[[], Any]] | None:
         while self._pending:

@@ -16,12 +16,10 @@ from typing import Any
 
 from keras import ops
 
-from cam_widgets.kernel import backends
 from cam_widgets.kernel.explain import explain
 from cam_widgets.kernel.methods import get_method
-from cam_widgets.kernel.methods.base import (
-    Attribution, Method, Run, gradient_display, scale_min_max, upsample)
-from cam_widgets.kernel.methods.cam import CamMethod, missing_gradient
+from cam_widgets.kernel.methods.base import Attribution, Method, Run, gradient_display
+from cam_widgets.kernel.methods.cam import CamMethod, layer_pass, missing_gradient
 from cam_widgets.kernel.result import ExplainResult
 
 __all__ = ["explain_shared", "shares_a_pass"]
@@ -53,22 +51,10 @@ class SharedPass(Method):
         self._pixels = any(not member.uses_layer for member in self.members)
 
     def compute(self, run: Run) -> Attribution:
-        probe = run.probe
         first = 1 if self._pixels else 0
-
-        def scored(*primals):
-            inputs = list(run.inputs)
-            if self._pixels:
-                inputs[run.input_index] = primals[0]
-            out = probe(inputs, run.replacements, deltas=primals[first:])
-            scores, chosen = run.score(out)
-            return scores, (chosen, out)
-
-        deltas = probe.zero_deltas(run.inputs)
-        primals = [run.explained, *deltas] if self._pixels else deltas
-        taken = backends.current().differentiate(scored, primals)
+        taken = layer_pass(run, run.probe, self._pixels)
         chosen, out = taken.aux
-        grads = taken.gradients(range(len(primals)))
+        grads = taken.gradients(range(first + len(out.activations)))
         if grads[first] is None:
             raise missing_gradient()
         (activations,), layer_grads = out.activations, grads[first]
@@ -77,7 +63,7 @@ class SharedPass(Method):
             if member.uses_layer:
                 cam = ops.sum(member.weights(activations, layer_grads) * activations, axis=-1)
                 raw.append(cam)
-                maps.append(scale_min_max(upsample(ops.relu(cam), run.image_size)))
+                maps.append(run.layer_display(cam))
             else:
                 raw.append(grads[0])
                 maps.append(gradient_display(grads[0], guided=False))

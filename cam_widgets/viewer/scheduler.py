@@ -105,12 +105,12 @@ class LatestWins:
         if self._running is not None:
             token, future = self._running
             self._running = None
-            self._finish(token, *_outcome(future.result))
+            self._finish(token, *outcome(future.result))
         while self._dirty:
             prepared = self._start()
             if prepared is not None:
                 token, job = prepared
-                self._finish(token, *_outcome(job))
+                self._finish(token, *outcome(job))
         self._busy(False)
 
     async def wait(self, timeout: float = 60.0) -> None:
@@ -122,7 +122,7 @@ class LatestWins:
             await asyncio.sleep(0.002)
 
 
-def _outcome(call: Callable[[], Any]) -> tuple[Any, BaseException | None]:
+def outcome(call: Callable[[], Any]) -> tuple[Any, BaseException | None]:
     """(what `call()` returned, None), or (None, the error it raised): a job's own error
     is applied like any other result."""
     try:

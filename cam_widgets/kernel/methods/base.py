@@ -98,11 +98,16 @@ class Run:
         """The attribution of a pixel method."""
         return Attribution(raw, maps, scores, chosen, out.model_outputs[0])
 
+    def layer_display(self, cam):
+        """A signed map at layer resolution (B, h, w) -> its display map (B, H, W): ReLU,
+        bilinear upsample to the input, min-max per image."""
+        return scale_min_max(upsample(ops.relu(cam), self.image_size))
+
     def layer_result(self, cams: list, scores, chosen, out: ProbeOutput) -> Attribution:
         """The attribution of a layer method from its signed maps at layer resolution:
         the display maps are ReLU -> bilinear upsample to the input -> min-max per image,
         stacked on a layer axis, with the layers' outputs."""
-        maps = [scale_min_max(upsample(ops.relu(cam), self.image_size)) for cam in cams]
+        maps = [self.layer_display(cam) for cam in cams]
         return Attribution(cams, ops.stack(maps, axis=1), scores, chosen,
                            out.model_outputs[0], activations=out.activations)
 

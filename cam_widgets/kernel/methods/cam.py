@@ -34,26 +34,14 @@ class CamMethod(Method):
         through guided ReLUs.
         """
         probe = run.guided_probe or run.probe
-        from_input = probe.guided and run.replacements is None
-
         # The input is differentiated only when its guided gradient is wanted: watching
         # it would make the backward pass run all the way down for nothing.
+        from_input = probe.guided and run.replacements is None
         first = 1 if from_input else 0
-
-        def scored(*primals):
-            inputs = list(run.inputs)
-            if from_input:
-                inputs[run.input_index] = primals[0]
-            out = probe(inputs, run.replacements, deltas=primals[first:])
-            scores, chosen = run.score(out)
-            return scores, (chosen, out)
-
-        deltas = probe.zero_deltas(run.inputs)
-        primals = [run.explained, *deltas] if from_input else deltas
-        taken = backends.current().differentiate(scored, primals, again=from_input)
+        taken = layer_pass(run, probe, from_input, again=from_input)
         chosen, out = taken.aux
         with probe.gates.vanilla():
-            grads = taken.gradients(range(first, first + len(deltas)))
+            grads = taken.gradients(range(first, first + len(out.activations)))
         if any(grad is None for grad in grads):
             raise missing_gradient()
         cams = [ops.sum(self.weights(acts, grad) * acts, axis=-1)
@@ -69,6 +57,25 @@ class CamMethod(Method):
             result.maps = ops.stack([gradient_display(product, guided=True)
                                      for product in result.raw], axis=1)
         return result
+
+
+def layer_pass(run: Run, probe, from_input: bool, again: bool = False):
+    """One differentiable run of `probe` on the run's inputs (`backends.differentiate`):
+    its primals are zero deltas added to the read layers' outputs, after the explained
+    input when `from_input`; its aux is (chosen classes, ProbeOutput)."""
+    first = 1 if from_input else 0
+
+    def scored(*primals):
+        inputs = list(run.inputs)
+        if from_input:
+            inputs[run.input_index] = primals[0]
+        out = probe(inputs, run.replacements, deltas=primals[first:])
+        scores, chosen = run.score(out)
+        return scores, (chosen, out)
+
+    deltas = probe.zero_deltas(run.inputs)
+    primals = [run.explained, *deltas] if from_input else deltas
+    return backends.current().differentiate(scored, primals, again=again)
 
 
 def missing_gradient() -> ValueError:
