@@ -88,9 +88,10 @@ def floor(model, image, forward_s) -> None:
 
 
 def depth_strip_latency(model, image, forward_s, classes) -> None:
-    """CamViewer's "all depths" strip: a class change with the strip shown (the map and
-    the strip's one pass over every layer of the menu), median over `classes`."""
-    from cam_widgets import CamViewer
+    """CamViewer's "all depths" strip: a class change with the strip shown (the map, then
+    the strip's one pass over every layer of the menu, then its pictures), median over
+    `classes`; and the strip's pass alone beside a forward pass, interleaved."""
+    from cam_widgets import CamViewer, explain
 
     viewer = CamViewer(model)
     viewer.show(image)
@@ -103,9 +104,17 @@ def depth_strip_latency(model, image, forward_s, classes) -> None:
         viewer.flush()
         samples.append(time.perf_counter() - start)
     median = statistics.median(samples[1:])
-    layers = len(viewer.parts.teaching.paths)
-    print(f"all depths ({layers} layers): class change with the strip {median * 1e3:.1f} ms "
-          f"({median / forward_s:.2f}x)")
+    paths = viewer.parts.teaching.paths
+    forward = forward_function(model, image.shape)
+    one = image[None]
+    alone = interleaved_medians({
+        "forward": lambda: forward(one),
+        "strip": lambda: explain(model, one, layer=paths, target=int(classes[0])),
+        "pictures": viewer.parts.teaching.repaint}, rounds=9, warmup=2)
+    print(f"all depths ({len(paths)} layers): class change with the strip {median * 1e3:.1f} "
+          f"ms ({median / forward_s:.2f}x); the strip's pass {alone['strip'] * 1e3:.1f} ms "
+          f"({alone['strip'] / alone['forward']:.2f}x a forward pass timed beside it), its "
+          f"pictures {alone['pictures'] * 1e3:.1f} ms")
 
 
 def main() -> None:

@@ -25,6 +25,14 @@ _CSS = """<style>
 PREDICTED = -1  # the class menu's value for "the predicted class"
 
 
+def class_options(names: Callable[[int, int], str], count: int,
+                  predicted: int | None) -> list[tuple[str, int]]:
+    """The class menu's (label, value) pairs: "predicted: <its name>" ("..." while it is
+    computed), then each of the `count` classes by name."""
+    shown = "..." if predicted is None else names(predicted, count)
+    return [(f"predicted: {shown}", PREDICTED)] + [(names(i, count), i) for i in range(count)]
+
+
 class ComparePage:
     """The widgets of a comparison around each cell's canvas and colour bar (`canvases`,
     `bars`). The opacity, colormap and scale controls are linked to `owner`'s traits of

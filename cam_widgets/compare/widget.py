@@ -22,7 +22,7 @@ from cam_widgets.compare.canvases import CellCanvases
 from cam_widgets.compare.cells import (
     DEFAULT_METHODS, CellMap, CellNumbers, CellSource, check_methods, one_image)
 from cam_widgets.compare.jobs import CellJobs
-from cam_widgets.compare.page import PREDICTED, ComparePage
+from cam_widgets.compare.page import PREDICTED, ComparePage, class_options
 from cam_widgets.compare.sanity import CompareSanity
 from cam_widgets.kernel.targets import class_count
 from cam_widgets.viewer import checks, strips
@@ -72,7 +72,8 @@ class CamCompare(HasTraits):
                                     lambda: (self.colormap, self.opacity))
         self.page = ComparePage(
             self, self.methods, self.canvases.overlays, self.canvases.bars, self.columns,
-            self._png, self._on_class_menu, below=[self.sanity.box])
+            self._png, lambda value: setattr(self, "target", None if value == PREDICTED
+                                             else int(value)), below=[self.sanity.box])
         self.widget = self.page.widget
         self.observe(self._on_target, names=["target"])
         self.observe(self._on_colours, names=["colormap", "scale"])
@@ -218,16 +219,10 @@ class CamCompare(HasTraits):
 
     # ------------------------------------------------------------------ page
     def _fill_classes(self) -> None:
-        count, self._predicted = self.n_classes or 0, self._source.predicted
-        predicted = ("..." if self._predicted is None
-                     else self.class_names(self._predicted, count))
-        options = [(f"predicted: {predicted}", PREDICTED)]
-        options += [(self.class_names(i, count), i) for i in range(count)]
-        self.page.classes(options, PREDICTED if self.target is None else int(self.target))
+        self._predicted = self._source.predicted
+        self.page.classes(class_options(self.class_names, self.n_classes or 0, self._predicted),
+                          PREDICTED if self.target is None else int(self.target))
         self.page.say(self._header())
-
-    def _on_class_menu(self, value: int) -> None:
-        self.target = None if value == PREDICTED else int(value)
 
     def _png(self) -> bytes | None:
         """The saved notebook's picture: the grid as it is now (None before `show`)."""

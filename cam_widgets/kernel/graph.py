@@ -8,8 +8,10 @@ user's and the model itself is never modified: running the walk on real tensors 
 no nodes, no attributes and no variables to it.
 
 Keras 3 has no public API for a model's graph, so this module is the one place in the
-package that reads private Keras names: the Functional class, `_functional`,
-`_nodes_by_depth`, `node.arguments.fill_in`, `_outputs_struct`, `_call_has_training_arg`.
+package that reads private Keras names: the Functional class, `_functional` and
+`_nodes_by_depth` (and a node's `arguments.fill_in`). Everything else it reads is public:
+a graph's `inputs`, `outputs` and `output` (its output structure), a layer's
+`call_signature_parameters`.
 """
 from __future__ import annotations
 
@@ -141,7 +143,7 @@ class _Walk:
         if inner is not None:
             given = _flat(args[0] if args else next(iter(kwargs.values())))
             outputs = self.graph(inner, given, [deps] * len(given), path + "/", terminal)
-            return keras.tree.pack_sequence_as(inner._outputs_struct, outputs)
+            return keras.tree.pack_sequence_as(inner.output, outputs)
         ordinal = self.seen.get(path, 0)
         self.seen[path] = ordinal + 1
         call = LayerCall(path, layer, ordinal, deps, _first_shape(node.outputs), terminal)
@@ -191,6 +193,6 @@ def _read_calls(model: keras.Model) -> tuple[LayerCall, ...]:
 
 def call_layer(layer: keras.layers.Layer, args: tuple, kwargs: dict) -> Any:
     """Call a user layer in inference mode (BatchNorm statistics, no dropout)."""
-    if getattr(layer, "_call_has_training_arg", False):
+    if "training" in getattr(layer, "call_signature_parameters", ()):
         kwargs = {**kwargs, "training": False}
     return layer(*args, **kwargs)

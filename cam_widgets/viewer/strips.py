@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from cam_widgets import render
 from cam_widgets.viewer import compose
 
 CELL = 112  # pixels of one small overlay's side in the snapshot
@@ -17,14 +18,22 @@ GAP = 4
 
 def small_overlay(image: np.ndarray, values: np.ndarray, colormap: str, opacity: float,
                   side: int = CELL) -> np.ndarray:
-    """The map (h, w) in [0, 1] over the image (RGBA), each stretched to its own range,
-    resized to `side` x `side` (the map bilinear, the picture nearest)."""
-    height, width = image.shape[:2]
-    values = np.asarray(Image.fromarray(np.asarray(values, np.float32)).resize(
-        (width, height), Image.BILINEAR))
+    """The map (h, w) in [0, 1] over the image (RGBA), each stretched to its own range, at
+    `side` x `side`: both are resized first (bilinear), so a strip of many maps colours
+    and blends small pictures only."""
+    values = render.resize(values, (side, side))
     scale = compose.colour_scale(values, False, colormap, "map")
-    overlay = compose.blend_overlay(image, compose.heatmap(values, scale), opacity)
-    return np.asarray(Image.fromarray(overlay).resize((side, side), Image.NEAREST))
+    return compose.blend_overlay(small_picture(image, side), compose.heatmap(values, scale),
+                                 opacity)
+
+
+def small_picture(image: np.ndarray, side: int = CELL) -> np.ndarray:
+    """The image (RGBA) at `side` x `side` (bilinear); as it is when it has that size
+    already (resize it once for a strip of many overlays)."""
+    if image.shape[:2] == (side, side):
+        return image
+    return np.asarray(Image.fromarray(np.asarray(image, np.uint8)).resize(
+        (side, side), Image.BILINEAR))
 
 
 def strip(cells: Sequence[np.ndarray], captions: Sequence[Sequence[str]], width: int,
@@ -55,6 +64,7 @@ def sanity_cells(check: Any, image: np.ndarray, colormap: str,
     """The sanity check's strip for its first image: the original map and each step's,
     over `image`, captioned with the randomised layer and the rank correlation of |map|
     with the original (Adebayo et al. 2018)."""
+    image = small_picture(image)
     cells = [small_overlay(image, m[0], colormap, opacity) for m in check.maps]
     captions = [["original", "rank corr 1"]]
     for step, path in enumerate(check.layers):

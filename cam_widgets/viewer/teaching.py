@@ -145,7 +145,7 @@ class TeachingViews:
 
     def _depth_cells(self) -> tuple[list[np.ndarray], list[list[str]]]:
         _, paths, maps = self.depths
-        image, v = self._image(), self.viewer
+        image, v = strips.small_picture(self._image()), self.viewer
         cells = [strips.small_overlay(image, m, v.colormap, v.opacity) for m in maps]
         return cells, [[p.rsplit("/", 1)[-1]] for p in paths]
 
@@ -153,19 +153,32 @@ class TeachingViews:
         return strips.sanity_cells(self.sanity[1], self._image(), self.viewer.colormap,
                                    self.viewer.opacity)
 
+    def repaint(self) -> None:
+        """The colormap or the opacity changed: draw the shown strips again (nothing is
+        recomputed; the depth strip's cells stay, only their pictures change)."""
+        self._draw_depths()
+        self._draw_sanity()
+
     def _draw_depths(self) -> None:
         if not self.viewer.depths or self.depths is None:
             self.depth_box.children = ()
             return
         cells, captions = self._depth_cells()
+        paths = self.depths[1]
+        pictures = [render.encode_png(cell, render.FAST_PNG_LEVEL) for cell in cells]
+        if [box.children[1].tooltip for box in self.depth_box.children] == \
+                [f"select layer {path}" for path in paths]:
+            for box, picture in zip(self.depth_box.children, pictures):
+                box.children[0].value = picture  # same layers: only the pictures change
+            return
         items = []
-        for cell, (name,), path in zip(cells, captions, self.depths[1]):
+        for picture, (name,), path in zip(pictures, captions, paths):
             button = widgets.Button(description=name, tooltip=f"select layer {path}",
                                     layout=widgets.Layout(width="96px"))
             button.on_click(lambda _, path=path: setattr(self.viewer, "layer", path))
-            picture = widgets.Image(value=render.encode_png(cell), format="png",
-                                    layout=widgets.Layout(width="96px"))
-            items.append(widgets.VBox([picture, button], layout=widgets.Layout(width="100px")))
+            items.append(widgets.VBox([widgets.Image(value=picture, format="png",
+                                                     layout=widgets.Layout(width="96px")),
+                                       button], layout=widgets.Layout(width="100px")))
         self.depth_box.children = items
 
     def _draw_sanity(self) -> None:

@@ -134,10 +134,12 @@ class Wiring:
         elif name == "opacity":
             self.painter.set_opacity(v.opacity)
             self.others.repaint()
+            self.teaching.repaint()
             self.pictures.schedule()
         else:
             self.session.repaint()
             self.others.repaint()
+            self.teaching.repaint()
             self.pictures.show_colour_bar()
             self.pictures.schedule()
 

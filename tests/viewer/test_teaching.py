@@ -10,7 +10,7 @@ from PIL import Image
 
 from cam_widgets import CamViewer, explain
 from cam_widgets.datasets import CLASS_NAMES, make_shapes, shapes_model
-from cam_widgets.viewer import compose
+from cam_widgets.viewer import compose, strips
 from cam_widgets.viewer.transport import RecordingTransport
 
 
@@ -66,6 +66,27 @@ def test_the_sanity_check_strip_follows_the_shown_class(viewer):
     shown.flush()
     assert shown.parts.teaching.sanity is None  # stale: cleared, the button runs it again
     assert shown.parts.teaching.sanity_box.children == ()
+
+
+def test_the_depth_strip_follows_colormap_and_opacity_without_a_kernel_call(viewer):
+    shown = viewer[0]
+    shown.depths = True
+    shown.flush()
+    teaching = shown.parts.teaching
+    cells, runs = teaching.depth_box.children, teaching.scheduler.runs
+    before = [cell.children[0].value for cell in cells]
+    shown.opacity, shown.colormap = 0.9, "viridis"
+    shown.flush()
+    assert teaching.scheduler.runs == runs and teaching.depth_box.children == cells
+    after = [cell.children[0].value for cell in cells]
+    assert all(new != old for new, old in zip(after, before))
+    _, paths, maps = teaching.depths
+    image = strips.small_picture(shown.parts.teaching.session.shown_image)
+    want = strips.small_overlay(image, maps[2], "viridis", 0.9)
+    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(after[2]))), want)
+    assert want.shape == (strips.CELL, strips.CELL, 4)
+    shown.opacity, shown.colormap, shown.depths = 0.5, compose.AUTO, False
+    shown.flush()
 
 
 def test_all_depths_of_a_method_without_layer_says_why(viewer):
