@@ -6,7 +6,7 @@ image (which compiles the full pass) and the third (compiled).
 Ratios to one compiled forward pass of one image (median of the samples, taken before),
 and the floor: one hand-written compiled input gradient; and CamViewer's "all depths"
 strip on a class change. Run:
-python -m benchmarks.compare_latency [--quick] (--quick: the shipped 64x64 shapes model;
+python -m benchmarks.compare_latency [--quick] [--part cams,saliency,strip] (--quick: the shipped 64x64 shapes model;
 else ResNet50 224, weights=None).
 """
 from __future__ import annotations
@@ -121,7 +121,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the 64x64 shapes model")
     parser.add_argument("--changes", type=int, default=5, help="class changes timed")
+    parser.add_argument("--part", default="cams,saliency,strip",
+                        help="comma-separated: cams (the five CAM cells), saliency (with "
+                             "saliency and the floor), strip (the all-depths strip)")
     args = parser.parse_args()
+    parts = set(args.part.split(","))
     keras.utils.set_random_seed(0)
     if args.quick:
         from cam_widgets.datasets import make_shapes, shapes_model
@@ -136,11 +140,14 @@ def main() -> None:
                                     warmup=3)["forward"]
     print(f"{keras.backend.backend()}: one compiled forward {forward_s * 1e3:.1f} ms")
     classes = [(3 * i + 1) % 4 for i in range(args.changes + 1)]
-    grid_latency(model, images, CAM_FAMILY, forward_s, classes, "five CAM-family cells")
-    grid_latency(model, images, (*CAM_FAMILY, "saliency"), forward_s, classes,
-                 "five CAM-family + saliency")
-    floor(model, image, forward_s)
-    depth_strip_latency(model, image, forward_s, classes)
+    if "cams" in parts:
+        grid_latency(model, images, CAM_FAMILY, forward_s, classes, "five CAM-family cells")
+    if "saliency" in parts:
+        grid_latency(model, images, (*CAM_FAMILY, "saliency"), forward_s, classes,
+                     "five CAM-family + saliency")
+        floor(model, image, forward_s)
+    if "strip" in parts:
+        depth_strip_latency(model, image, forward_s, classes)
 
 
 if __name__ == "__main__":

@@ -48,6 +48,9 @@ JOBS: list[tuple[str, list[str]]] = [
     ("new_methods", ["--batches", "8", "--part", "cams,scorecam"]),
     ("new_methods", ["--batches", "8", "--part", "ig,occlusion"]),
     ("viewer_latency", []),  # the viewer issue's script; it has --repeats, not --quick
+    ("lrp", []),
+    ("compare_latency", ["--part", "cams"]),  # CamCompare and the all-depths strip
+    ("compare_latency", ["--part", "saliency,strip"]),
     # one backend per job: each runs in a subprocess of its own (KERAS_BACKEND)
     ("backends", ["--all", "--backends", "tensorflow"]),
     ("backends", ["--all", "--backends", "jax"]),

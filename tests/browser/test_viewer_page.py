@@ -125,7 +125,12 @@ def test_lab_page_fits_saves_the_current_view_and_reads_in_dark(
     np.testing.assert_array_equal(saved_png(lab, path), snapshot)
     Image.fromarray(snapshot).save(shots.folder / "saved-snapshot.png")
     shots.take(page, "class-triangle-from-code", show=canvases.first)
+    size = page.viewport_size  # tall enough for the whole widget, not the status bar
+    page.set_viewport_size({"width": size["width"], "height": 1400})
+    time.sleep(0.5)
     widget.screenshot(path=str(shots.folder / "widget.png"))
+    page.set_viewport_size(size)
+    time.sleep(0.5)
     if os.environ.get("CAM_WIDGETS_README_SHOT"):  # refresh the README's picture on demand
         README_PICTURE.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(shots.folder / "widget.png", README_PICTURE)
