@@ -2,8 +2,9 @@
 
 The long methods (SmoothGrad, Integrated Gradients, occlusion, Score-CAM) sum their
 copies chunk by chunk (`methods.batching.chunked_sum`); between chunks the backend's
-loop asks `stop_requested()` and ends early when it is set (TensorFlow and PyTorch; on
-JAX a compiled loop cannot ask the host, so the call runs to its end). `explain` then
+loop asks `stop_requested()` and ends early when it is set (TensorFlow: the compiled
+loop's condition calls the host, except under XLA; JAX: its compiled loop calls back,
+when it has more than two chunks; PyTorch: its Python loop). `explain` then
 raises `Cancelled` instead of returning a partial sum, and the stop is withdrawn. One
 kernel call runs at a time (the widgets' `KERNEL_LOCK`), so one flag serves the whole
 process: the widget that started the running call sets it when a newer request makes that
