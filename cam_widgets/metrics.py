@@ -21,7 +21,7 @@ import keras  # noqa: E402
 import numpy as np
 
 from cam_widgets.imputation import impute
-from cam_widgets.kernel import explain
+from cam_widgets.kernel import cancel, explain
 from cam_widgets.kernel.compiled import forward_function
 from cam_widgets.kernel.targets import class_probabilities, sigmoid_head
 from cam_widgets.kernel.graph import leaf_calls
@@ -130,14 +130,18 @@ def _ranks(maps: np.ndarray) -> np.ndarray:
 
 def _outputs(model: keras.Model):
     """outputs(images, batch_size) -> the model's output for every image, in batches,
-    one column per class (a binary sigmoid head's p becomes (1 - p, p))."""
+    one column per class (a binary sigmoid head's p becomes (1 - p, p)). A stop
+    requested meanwhile (`kernel.cancel`) raises `Cancelled` before the next batch."""
     binary = sigmoid_head(model)
 
     def outputs(images: np.ndarray, batch_size: int) -> np.ndarray:
         forward = forward_function(model, images.shape[1:])
         images = images.astype(np.float32, copy=False)
-        out = np.concatenate([forward(images[i:i + batch_size])
-                              for i in range(0, len(images), batch_size)])
+        parts = []
+        for first in range(0, len(images), batch_size):
+            cancel.check("a metric's forward passes")
+            parts.append(forward(images[first:first + batch_size]))
+        out = np.concatenate(parts)
         return class_probabilities(out, binary) if binary else out
 
     return outputs

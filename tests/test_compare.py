@@ -160,23 +160,26 @@ def test_show_returns_with_the_shared_pass_drawn_and_the_rest_fill_in():
     assert set(compare.maps) == set(compare.numbers) == {"gradcam", "saliency", "occlusion"}
 
 
-def test_a_class_change_asks_a_running_expensive_map_to_stop_and_only_then():
-    """The stop (kernel.cancel) is asked only while this grid's own expensive map job
-    runs, and a job starting clears any stop left over."""
+def test_a_class_change_asks_a_running_expensive_map_or_numbers_job_to_stop_and_only_then():
+    """The stop (kernel.cancel) is asked only while this grid's own expensive map job or
+    numbers job runs, and a job starting clears any stop left over."""
     from cam_widgets.kernel import cancel
 
     compare = Recorded(shapes_model(), methods=("gradcam", "occlusion"))
     source = type("Source", (), {"plan": lambda self, methods: [("gradcam",)]})()
     try:
-        compare.jobs._started(("gradcam",))  # a cheap job runs: no stop
+        compare.jobs._started("maps", ("gradcam",))  # a cheap map runs: no stop
         compare.jobs.restart(source, 1)
         assert not cancel.stop_requested()
-        compare.jobs._started(("occlusion",))  # an expensive one runs: stop it
+        compare.jobs._started("maps", ("occlusion",))  # an expensive one runs: stop it
         compare.jobs.restart(source, 2)
         assert cancel.stop_requested()
-        compare.jobs._started(())  # the job ended: nothing is left over
+        compare.jobs._started("", ())  # the job ended: nothing is left over
         assert not cancel.stop_requested()
         compare.jobs.restart(source, 3)
         assert not cancel.stop_requested()
+        compare.jobs._started("numbers", ("gradcam",))  # numbers of the old class: stop
+        compare.jobs.restart(source, 1)
+        assert cancel.stop_requested()
     finally:
         cancel.clear()

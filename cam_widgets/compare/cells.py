@@ -23,6 +23,9 @@ DEFAULT_METHODS = ("gradcam", "gradcam++", "layercam", "hirescam", "xgradcam", "
 #: methods that run the model many times per map (abandoned first for a newer request)
 EXPENSIVE = frozenset({"smoothgrad", "integrated_gradients", "occlusion", "scorecam"})
 STEPS = 16  # deletion/insertion steps: the numbers, at a widget's pace
+#: images per forward call of the numbers: a class change abandons a numbers job between
+#: calls (ResNet50 on 2 cores: 4 images a call run as fast as 34 at once, about 0.3 s)
+NUMBERS_BATCH = 4
 
 
 @dataclass(frozen=True)
@@ -139,7 +142,8 @@ class CellSource:
         """Deletion and insertion AUC of the map (and the pointing game with a box)."""
         values = cell.values
         curves = deletion_insertion(self.model, self.inputs, values[None],
-                                    np.array([cell.target]), steps=STEPS)
+                                    np.array([cell.target]), steps=STEPS,
+                                    batch_size=NUMBERS_BATCH)
         pointing = None
         if self.box is not None:
             pointing = bool(pointing_game(values[None], self.box)[0])

@@ -1,7 +1,8 @@
 """Which cells of a comparison compute next: every method's map, cheapest first (the
 CAM family and saliency in one job), then their numbers, one kernel call at a time on the
 viewer's `LatestWins`. A result of an older request (another class) is dropped when it
-arrives, and an expensive map still running for one is abandoned (`kernel.cancel`)."""
+arrives, and an expensive map or numbers job still running for one is abandoned
+(`kernel.cancel`)."""
 from __future__ import annotations
 
 import threading
@@ -29,7 +30,7 @@ class CellJobs:
         self.errors: dict[str, str] = {}
         self._pending: list[tuple[str, tuple[str, ...]]] = []  # (kind, methods)
         self.generation = 0  # counts requests: a map is known by (generation, method)
-        self._running: tuple[str, ...] = ()  # the methods of the map job running now
+        self._running: tuple[str, tuple[str, ...]] = ("", ())  # the job running: kind, methods
         self._running_lock = threading.Lock()  # a stop is asked only while ours runs
         self._request: tuple[CellSource, int | None] | None = None
         self.scheduler = LatestWins(self._prepare, self._finish, lambda busy: None)
@@ -39,8 +40,9 @@ class CellJobs:
         the results are cleared now, the jobs run from `scheduler.request()`."""
         self.generation += 1
         with self._running_lock:
-            if EXPENSIVE.intersection(self._running):
-                cancel.request_stop()  # its map belongs to the old request: abandon it
+            kind, methods = self._running
+            if kind == "numbers" or EXPENSIVE.intersection(methods):
+                cancel.request_stop()  # it belongs to the old request: abandon it
         self._request = (source, target)
         self.maps.clear()
         self.numbers.clear()
@@ -66,21 +68,22 @@ class CellJobs:
 
             def job(kind=kind, methods=methods, cell=cell):
                 with KERNEL_LOCK:
-                    if kind == "numbers":
-                        return source.numbers(cell)
-                    self._started(methods)
+                    self._started(kind, methods)
                     try:
+                        if kind == "numbers":
+                            return source.numbers(cell)
                         return source.maps(methods, target)
                     finally:
-                        self._started(())
+                        self._started("", ())
             return (self.generation, kind, methods), job
         return None
 
-    def _started(self, methods: tuple[str, ...]) -> None:
-        """Note the map job running now (none: `()`); no stop is left over either way."""
+    def _started(self, kind: str, methods: tuple[str, ...]) -> None:
+        """Note the job running now ("maps" or "numbers" of `methods`; none: `""`); no
+        stop is left over either way."""
         with self._running_lock:
             cancel.clear()
-            self._running = methods
+            self._running = (kind, methods)
 
     def _finish(self, token: Any, result: Any, error: BaseException | None) -> None:
         generation, kind, methods = token

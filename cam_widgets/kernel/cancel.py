@@ -5,7 +5,9 @@ copies chunk by chunk (`methods.batching.chunked_sum`); between chunks the backe
 loop asks `stop_requested()` and ends early when it is set (TensorFlow: the compiled
 loop's condition calls the host, except under XLA; JAX: its compiled loop calls back,
 when it has more than two chunks; PyTorch: its Python loop). `explain` then
-raises `Cancelled` instead of returning a partial sum, and the stop is withdrawn. One
+raises `Cancelled` instead of returning a partial sum, and the stop is withdrawn. The
+metrics that run the model over many changed copies (deletion/insertion, ROAD) ask
+between forward batches. One
 kernel call runs at a time (the widgets' `KERNEL_LOCK`), so one flag serves the whole
 process: the widget that started the running call sets it when a newer request makes that
 call useless, and only while that call runs. A stop asked while nothing runs stops the
@@ -17,7 +19,7 @@ import threading
 
 import numpy as np
 
-__all__ = ["Cancelled", "clear", "request_stop", "stop_requested"]
+__all__ = ["Cancelled", "check", "clear", "request_stop", "stop_requested"]
 
 _STOP = threading.Event()
 
@@ -39,6 +41,13 @@ def clear() -> None:
 def stop_requested() -> bool:
     """Whether the running explanation was asked to stop."""
     return _STOP.is_set()
+
+
+def check(what: str) -> None:
+    """Raise `Cancelled` for `what` (and withdraw the stop) if a stop was requested."""
+    if _STOP.is_set():
+        _STOP.clear()
+        raise Cancelled(f"{what} was abandoned: a stop was requested while it ran.")
 
 
 def stop_flag() -> np.ndarray:

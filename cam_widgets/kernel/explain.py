@@ -218,10 +218,7 @@ def explain(
         if region is not None:
             args.append(region[window])
         part = keras.tree.map_structure(ops.convert_to_numpy, function(*args))
-        if cancel.stop_requested():
-            cancel.clear()
-            raise cancel.Cancelled(f"explain(method={chosen_method.name!r}) was abandoned: "
-                                   "a stop was requested while it ran.")
+        cancel.check(f"explain(method={chosen_method.name!r})")
         if part["scores"].shape[0] != len(args[0]):
             raise ValueError(
                 f"The callable target returned {part['scores'].shape[0]} scores for "

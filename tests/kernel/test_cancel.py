@@ -50,3 +50,17 @@ def test_a_stop_asked_before_a_call_stops_it_and_clear_withdraws_one(model_and_i
     cancel.request_stop()
     cancel.clear()
     assert explain(model, image, method="occlusion").maps.shape == (1, 64, 64)
+
+
+def test_a_stop_abandons_deletion_insertion_between_its_forward_batches(model_and_image):
+    from cam_widgets.metrics import deletion_insertion
+
+    model, image = model_and_image
+    maps = explain(model, image).maps
+    whole = deletion_insertion(model, image, maps, np.array([1]), steps=8, batch_size=2)
+    cancel.request_stop()
+    with pytest.raises(cancel.Cancelled, match="metric.*abandoned"):
+        deletion_insertion(model, image, maps, np.array([1]), steps=8, batch_size=2)
+    assert not cancel.stop_requested()
+    again = deletion_insertion(model, image, maps, np.array([1]), steps=8, batch_size=2)
+    np.testing.assert_allclose(again.deletion_auc, whole.deletion_auc)
