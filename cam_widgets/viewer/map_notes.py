@@ -41,22 +41,30 @@ def _tries(e: Explanation, method: Any, callable_target: bool) -> list[str]:
     return tries
 
 
-def flat_map_note(e: Explanation, method: Any) -> str:
-    """One line for the status line when the map is zero (or one value) everywhere:
-    why, and what to try (empty for a map with something to see)."""
+def flat_map_summary(e: Explanation) -> str:
+    """"the map is 0 everywhere" or "the map has one value everywhere" for a flat map
+    (the saved picture's note), empty for a map with something to see."""
     if not is_flat(e):
         return ""
     peak = 0.0 if e.values is None or not e.values.size else float(np.abs(e.values).max())
-    if peak == 0.0 and method.uses_layer and not e.signed:
-        why = ("the map is 0 everywhere: at this layer no location's weighted sum of "
-               "channels is above 0 (every channel weight lowers the class score, or the "
-               "weights are zero: an untrained model does this), and the ReLU keeps only "
-               "what is above 0")
-    elif peak == 0.0:
-        why = ("the map is 0 everywhere: by this method no pixel changes the class score "
-               "(zero gradients: a saturated or untrained model does this)")
+    return "the map is 0 everywhere" if peak == 0.0 else "the map has one value everywhere"
+
+
+def flat_map_note(e: Explanation, method: Any) -> str:
+    """One line for the status line when the map is zero (or one value) everywhere:
+    why, and what to try (empty for a map with something to see)."""
+    summary = flat_map_summary(e)
+    if not summary:
+        return ""
+    if summary.endswith("one value everywhere"):
+        why = summary + ": nothing stands out"
+    elif method.uses_layer and not e.signed:
+        why = (summary + ": at this layer no location's weighted sum of channels is above "
+               "0 (every channel weight lowers the class score, or the weights are zero: "
+               "an untrained model does this), and the ReLU keeps only what is above 0")
     else:
-        why = "the map has one value everywhere: nothing stands out"
+        why = (summary + ": by this method no pixel changes the class score (zero "
+               "gradients: a saturated or untrained model does this)")
     tries = _tries(e, method, callable(e.settings.target))
     return why + (f"; try {', '.join(tries)}" if tries else "")
 

@@ -89,7 +89,7 @@ class Wiring:
         self.pictures = Pictures(
             self.layout, self.painter,
             lambda: self.session.bar_colours if self.session.shown is not None else None,
-            lambda: self.words.figure_captions(self.session.shown, self.error_text),
+            self._figure_captions,
             self._settle,
             lambda width: self.others.pictures(width) + self.teaching.pictures(width),
             lambda: self.words.file_name(self.session.shown))
@@ -191,6 +191,12 @@ class Wiring:
         if e.source != "cached" and not self._pretraced:
             self._pretraced = True  # once per show(): later pre-traces would queue
             self._pretrace(e)        # in front of the user's own next actions
+
+    def _figure_captions(self) -> list[str]:
+        """The saved picture's captions, with the page's notes on the map shown."""
+        shown = self.session.shown
+        same = self.session.same_maps(shown) if shown is not None else []
+        return self.words.figure_captions(shown, self.error_text, same)
 
     def _words(self, e: Explanation | None) -> None:
         """The page's lines about the map shown (or cleared when there is none)."""

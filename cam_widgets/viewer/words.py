@@ -14,6 +14,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from cam_widgets.class_names import ClassNames
+from cam_widgets.viewer import map_notes
 from cam_widgets.viewer.compose import format_value
 from cam_widgets.viewer.explainer import Explanation
 from cam_widgets.viewer.state import Settings
@@ -181,8 +182,11 @@ class Words:
         return download_name("target" if callable(s.target) else self.name(e.target),
                              s.method, layer)
 
-    def figure_captions(self, e: Explanation | None, error: str) -> list[str]:
-        """The snapshot's caption lines (`error`, or "no map", when nothing is shown)."""
+    def figure_captions(self, e: Explanation | None, error: str,
+                        same_as: Sequence[str] = ()) -> list[str]:
+        """The snapshot's caption lines (`error`, or "no map", when nothing is shown),
+        with a last line saying when the map is flat or the same picture as other
+        methods' (`same_as`), as the page does."""
         if e is None:
             return [error or "no map"]
         s = e.settings
@@ -191,7 +195,13 @@ class Words:
         else:
             first = f"{self.named(e.target)} · {self.score_text(e)}"
         method = self.kernel.get_method(s.method)
-        return [first, self.describe(s), method_caption(method, e.signed)]
+        lines = [first, self.describe(s), method_caption(method, e.signed)]
+        notes = [map_notes.flat_map_summary(e)]
+        if same_as:
+            notes.append(f"same map as {', '.join(same_as)} for this model")
+        if any(notes):
+            lines.append("note: " + "; ".join(note for note in notes if note))
+        return lines
 
 
 class TopClasses:

@@ -54,6 +54,8 @@ def test_a_map_that_is_zero_everywhere_says_why_and_what_to_try():
                            "saturated softmax hides the masks' differences)")
     owner.options = {"score": "logit", "max_channels": 2}  # tried both: not offered again
     assert html.unescape(wiring.parts.status.value).endswith("; try another class, another layer")
+    lines = wiring.words.figure_captions(wiring.session.shown, "")
+    assert lines[-1] == "note: the map is 0 everywhere"  # the saved picture says it too
 
 
 def test_a_map_with_something_to_see_gets_no_flat_note():
@@ -82,8 +84,14 @@ def test_methods_that_give_the_same_map_say_so_once_in_the_caption():
     assert wiring.parts.caption.value == \
         f"<small>{html.escape(caption)} · same map as gradcam for this model</small>"
     assert "same map" not in wiring.parts.status.value  # said once: in the caption
+    same_height = wiring.pictures.figure().shape[0]
     owner.method = "xgradcam"  # another picture
     assert "same map" not in wiring.parts.caption.value
+    assert not wiring.words.figure_captions(wiring.session.shown, "")[-1].startswith("note:")
+    assert wiring.pictures.figure().shape[0] == same_height - 18  # one caption line less
+    shown = wiring.session.shown
+    assert wiring.words.figure_captions(shown, "", ["gradcam"])[-1] == \
+        "note: same map as gradcam for this model"
     owner.method = "gradcam"  # from the cache: the two that match it
     assert wiring.parts.caption.value.endswith(" · same map as hirescam for this model</small>")
     owner.target = 0  # another class: nothing of it is cached yet for other methods
