@@ -10,6 +10,7 @@ from cam_widgets import CamCompare, explain
 from cam_widgets.datasets import CLASS_NAMES, make_shapes, shapes_model
 from cam_widgets.compare import grid
 from cam_widgets.compare.cells import CellMap
+from cam_widgets.compare.page import BUSY
 from cam_widgets.metrics import deletion_insertion, sanity_check
 from cam_widgets.viewer.transport import RecordingTransport
 
@@ -145,7 +146,8 @@ def test_the_sanity_check_of_a_cell_shows_under_the_grid_and_in_the_snapshot(sho
 
 def test_show_returns_with_the_shared_pass_drawn_and_the_rest_fill_in():
     """In a notebook (a running loop) show() returns once the CAMs and saliency, computed
-    in one job, are drawn; the other cells fill in afterwards."""
+    in one job, are drawn; the other cells fill in afterwards. A class change dims every
+    cell, which keeps its picture until its new map arrives."""
     model, data = shapes_model(), make_shapes(1, seed=3)
 
     async def session():
@@ -153,11 +155,20 @@ def test_show_returns_with_the_shared_pass_drawn_and_the_rest_fill_in():
         compare.show(data.images[0])
         shown = set(compare.maps)
         await compare.wait(timeout=120)
-        return compare, shown
+        heat = compare.transports["gradcam"].shown()["heatmap"]
+        compare.target = 2  # a class change: each cell keeps its picture, dimmed
+        dimmed = {m for m in compare.methods if BUSY in compare.page.cells.children[
+            compare.methods.index(m)]._dom_classes}
+        kept = compare.transports["gradcam"].shown()["heatmap"] == heat
+        await compare.wait(timeout=120)
+        return compare, shown, dimmed, kept
 
-    compare, shown = asyncio.run(session())
+    compare, shown, dimmed, kept = asyncio.run(session())
     assert shown == {"gradcam", "saliency"}
     assert set(compare.maps) == set(compare.numbers) == {"gradcam", "saliency", "occlusion"}
+    assert dimmed == set(compare.methods) and kept
+    assert not any(BUSY in cell._dom_classes for cell in compare.page.cells.children)
+    assert {cell.target for cell in compare.maps.values()} == {2}
 
 
 def test_a_class_change_asks_a_running_expensive_map_or_numbers_job_to_stop_and_only_then():

@@ -20,7 +20,9 @@ _CSS = """<style>
   color: var(--jp-content-font-color1, inherit); line-height: 1.3; }
 .cam-compare .widget-label { color: var(--jp-widgets-color, inherit); }
 .cam-compare-cell > .jupyter-widgets { margin-left: 0; margin-right: 0; max-width: 100%; }
+.cam-compare-cell.cam-widgets-busy canvas { opacity: 0.3; transition: opacity 0.15s; }
 </style>"""
+BUSY = "cam-widgets-busy"  # a cell whose picture is the previous class's, being replaced
 
 PREDICTED = -1  # the class menu's value for "the predicted class"
 
@@ -62,6 +64,7 @@ class ComparePage:
                  for m in methods]
         for cell in cells:
             cell.add_class("cam-compare-cell")
+        self._cells = dict(zip(methods, cells))
         self.cells = widgets.GridBox(cells, layout=widgets.Layout(
             grid_template_columns=f"repeat({columns}, minmax(0, 1fr))",
             grid_gap="6px", width="100%"))
@@ -78,6 +81,14 @@ class ComparePage:
             self.class_menu.value = value
         finally:
             self._filling = False
+
+    def busy(self, method: str, busy: bool) -> None:
+        """Dim `method`'s picture while its map for a new class is computed (or not)."""
+        cell = self._cells[method]
+        if busy:
+            cell.add_class(BUSY)
+        else:
+            cell.remove_class(BUSY)
 
     def select(self, value: int) -> None:
         """Show `value` in the class menu (a class set from code)."""

@@ -110,7 +110,7 @@ class CamCompare(HasTraits):
         self._predicted = None
         self.canvases.show_image(self._image)
         self._fill_classes()
-        self._restart(first_now=True)
+        self._restart(new_image=True)
         return self.widget
 
     def flush(self) -> None:
@@ -163,18 +163,24 @@ class CamCompare(HasTraits):
         """Each method's faithfulness numbers for the current class, as far as computed."""
         return self.jobs.numbers
 
-    def _restart(self, first_now: bool = False) -> None:
-        """Every cell again for the current class: each shows the image alone until its
-        map arrives (`first_now`: the first job runs before this returns)."""
+    def _restart(self, new_image: bool = False) -> None:
+        """Every cell again for the current class. For a new image each cell shows the
+        image alone until its map arrives, and the first job runs before this returns;
+        for a new class each keeps its picture, dimmed, until then."""
         self.sanity.clear()
         self.jobs.restart(self._source, self.target)
         for method in self.methods:
-            self._draw_cell(method)
-        if first_now:
+            if new_image:
+                self._draw_cell(method)
+            else:
+                self.page.busy(method, True)
+                self._caption_cell(method)
+        if new_image:
             self.jobs.run_first()
         self.jobs.scheduler.request()
 
     def _on_map(self, method: str) -> None:
+        self.page.busy(method, False)
         self._draw_cell(method)
         if self._predicted is None and self._source.predicted is not None:
             self._fill_classes()  # the predicted class is known now
