@@ -13,6 +13,7 @@ from cam_widgets import render
 from cam_widgets.viewer import compose
 
 CELL = 112  # pixels of one small overlay's side in the snapshot
+PAGE_CELL = 96  # ... and on the page (its picture's CSS width)
 GAP = 4
 
 

@@ -143,10 +143,10 @@ class TeachingViews:
     def _image(self) -> np.ndarray | None:
         return self.session.shown_image
 
-    def _depth_cells(self) -> tuple[list[np.ndarray], list[list[str]]]:
+    def _depth_cells(self, side: int = strips.CELL) -> tuple[list[np.ndarray], list[list[str]]]:
         _, paths, maps = self.depths
-        image, v = strips.small_picture(self._image()), self.viewer
-        cells = [strips.small_overlay(image, m, v.colormap, v.opacity) for m in maps]
+        image, v = strips.small_picture(self._image(), side), self.viewer
+        cells = [strips.small_overlay(image, m, v.colormap, v.opacity, side) for m in maps]
         return cells, [[p.rsplit("/", 1)[-1]] for p in paths]
 
     def _sanity_cells(self) -> tuple[list[np.ndarray], list[list[str]]]:
@@ -163,7 +163,7 @@ class TeachingViews:
         if not self.viewer.depths or self.depths is None:
             self.depth_box.children = ()
             return
-        cells, captions = self._depth_cells()
+        cells, captions = self._depth_cells(strips.PAGE_CELL)
         paths = self.depths[1]
         pictures = [render.encode_png(cell, render.FAST_PNG_LEVEL) for cell in cells]
         if [box.children[1].tooltip for box in self.depth_box.children] == \
@@ -171,14 +171,14 @@ class TeachingViews:
             for box, picture in zip(self.depth_box.children, pictures):
                 box.children[0].value = picture  # same layers: only the pictures change
             return
+        width = f"{strips.PAGE_CELL}px"
         items = []
         for picture, (name,), path in zip(pictures, captions, paths):
             button = widgets.Button(description=name, tooltip=f"select layer {path}",
-                                    layout=widgets.Layout(width="96px"))
+                                    layout=widgets.Layout(width=width))
             button.on_click(lambda _, path=path: setattr(self.viewer, "layer", path))
-            items.append(widgets.VBox([widgets.Image(value=picture, format="png",
-                                                     layout=widgets.Layout(width="96px")),
-                                       button], layout=widgets.Layout(width="100px")))
+            shown = widgets.Image(value=picture, format="png", layout=widgets.Layout(width=width))
+            items.append(widgets.VBox([shown, button], layout=widgets.Layout(width="100px")))
         self.depth_box.children = items
 
     def _draw_sanity(self) -> None:

@@ -81,10 +81,10 @@ def test_the_depth_strip_follows_colormap_and_opacity_without_a_kernel_call(view
     after = [cell.children[0].value for cell in cells]
     assert all(new != old for new, old in zip(after, before))
     _, paths, maps = teaching.depths
-    image = strips.small_picture(shown.parts.teaching.session.shown_image)
-    want = strips.small_overlay(image, maps[2], "viridis", 0.9)
+    image = strips.small_picture(shown.parts.teaching.session.shown_image, strips.PAGE_CELL)
+    want = strips.small_overlay(image, maps[2], "viridis", 0.9, strips.PAGE_CELL)
     np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(after[2]))), want)
-    assert want.shape == (strips.CELL, strips.CELL, 4)
+    assert want.shape == (strips.PAGE_CELL, strips.PAGE_CELL, 4)
     shown.opacity, shown.colormap, shown.depths = 0.5, compose.AUTO, False
     shown.flush()
 
