@@ -21,7 +21,7 @@ from cam_widgets.kernel.probe import read_shape
 from cam_widgets.kernel.result import ExplainResult, build_result
 from cam_widgets.kernel.segmentation import (
     SegmentationTarget, default_dense_layer, is_dense_output, refuse_class_target,
-    segmentation_inputs)
+    segmentation_inputs, warn_if_empty_region)
 from cam_widgets.kernel.targets import (
     PREDICTED, TargetSpec, check_class_output, class_count, class_indices,
     looks_like_probabilities, output_shapes, squashes)
@@ -229,6 +229,7 @@ def explain(
     merged = keras.tree.map_structure(lambda *arrays: np.concatenate(arrays), *parts)
     if segment:  # the region score reports the class it explains
         merged["targets"] = indices
+        warn_if_empty_region(target, merged["predictions"])
     elif logits and len(model.outputs) == 1:
         _warn_if_probabilities(model, merged["predictions"])
     return build_result(merged, model, chosen_method, calls, several, guided, input_index)

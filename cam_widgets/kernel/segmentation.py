@@ -16,6 +16,8 @@ would get the same map.
 """
 from __future__ import annotations
 
+import warnings
+
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,6 +118,25 @@ def segmentation_inputs(
     if not np.isfinite(mask).all():
         raise ValueError("SegmentationTarget.mask has non-finite values (NaN or inf).")
     return indices, np.ascontiguousarray(mask)
+
+
+def warn_if_empty_region(target: SegmentationTarget, predictions: np.ndarray) -> None:
+    """Warn when `target` (no mask) has an empty region in some image of a multi-class
+    output: the class is predicted at no pixel, so the score is 0 and the map blank."""
+    if target.mask is not None or predictions.ndim != 4 or predictions.shape[-1] < 2:
+        return
+    best = predictions.argmax(axis=-1)
+    empty = [i for i, pixels in enumerate((best == target.class_index).sum(axis=(1, 2)))
+             if pixels == 0]
+    if not empty:
+        return
+    shown = sorted(set(np.unique(best[empty]).tolist()))
+    warnings.warn(
+        f"SegmentationTarget({target.class_index}): the model predicts class "
+        f"{target.class_index} at no pixel of image(s) {empty}, so the region is empty, "
+        f"the score 0 and the map blank there. Explain a class it predicts there "
+        f"({', '.join(map(str, shown))}), or pass `mask=` to explain a region of your "
+        "choice.", UserWarning, stacklevel=3)
 
 
 def region_scores(outputs, indices, region):

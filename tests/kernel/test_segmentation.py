@@ -2,6 +2,8 @@
 U-Net, against a reference computed here with GradientTape on the split model."""
 from __future__ import annotations
 
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -133,3 +135,22 @@ def test_segmentation_target_needs_a_dense_output():
         explain(scale_gap_dense(), RAMP, target=SegmentationTarget(0))
     with pytest.raises(TypeError, match="class_index must be an int"):
         SegmentationTarget("cat")
+
+
+def test_a_class_predicted_nowhere_warns_that_its_region_is_empty():
+    inputs = keras.Input((8, 8, 3))
+    conv = keras.layers.Conv2D(3, 1, name="conv")
+    outputs = keras.layers.Softmax(name="softmax")(conv(inputs))
+    model = keras.Model(inputs, outputs)
+    conv.set_weights([np.eye(3)[None, None], np.array([0.0, 0.5, -100.0])])
+    x = np.random.default_rng(2).random((2, 8, 8, 3)).astype(np.float32)
+    x[1, :4] = [1.0, 0.0, 0.0]  # image 1 predicts class 0 at the top
+    with pytest.warns(UserWarning, match=r"predicts class 2 at no pixel of image\(s\) "
+                                         r"\[0, 1\].*\(0, 1\).*mask="):
+        empty = explain(model, x, layer="conv", target=SegmentationTarget(2))
+    assert not np.any(empty.scores) and not np.any(empty.maps)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a predicted class, or a mask: nothing to say
+        assert np.all(explain(model, x, layer="conv", target=SegmentationTarget(1)).scores)
+        explain(model, x, layer="conv",
+                target=SegmentationTarget(2, mask=np.ones((8, 8), np.float32)))
