@@ -41,6 +41,9 @@ from cam_widgets.kernel.progress import image_bar
 
 LOOPBACK_ONLY = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"  # "0": a 127.0.0.1 node stays loopback
 NODE_KEY = b"cam_widgets.node"  # Parquet metadata: the Ray node that wrote the file
+#: a local node waits a fixed 30 s for its raylet to register; a machine loaded by other
+#: work can take longer, and a second start then usually succeeds
+SLOW_START, LOCAL_STARTS = "timed out during startup", 2
 
 
 def _ray():
@@ -61,8 +64,15 @@ def connect() -> None:
     if os.environ.get("RAY_ADDRESS"):
         ray.init(logging_level="warning", log_to_driver=False)
         return
-    ray.init(include_dashboard=False, _node_ip_address="127.0.0.1",
-             logging_level="warning", log_to_driver=False)
+    for attempt in range(LOCAL_STARTS):
+        try:
+            ray.init(include_dashboard=False, _node_ip_address="127.0.0.1",
+                     logging_level="warning", log_to_driver=False)
+            return
+        except Exception as error:  # Ray raises a bare Exception for a slow start
+            if SLOW_START not in str(error) or attempt == LOCAL_STARTS - 1:
+                raise
+            ray.shutdown()  # the half-started node goes; the next start is a fresh one
 
 
 def model_bytes(model: Any) -> bytes:
