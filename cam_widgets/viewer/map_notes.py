@@ -41,13 +41,16 @@ def _tries(e: Explanation, method: Any, callable_target: bool) -> list[str]:
     return tries
 
 
+ZERO_MAP, ONE_VALUE_MAP = "the map is 0 everywhere", "the map has one value everywhere"
+
+
 def flat_map_summary(e: Explanation) -> str:
-    """"the map is 0 everywhere" or "the map has one value everywhere" for a flat map
-    (the saved picture's note), empty for a map with something to see."""
+    """ZERO_MAP or ONE_VALUE_MAP for a flat map (the saved picture's note), empty for a
+    map with something to see."""
     if not is_flat(e):
         return ""
     peak = 0.0 if e.values is None or not e.values.size else float(np.abs(e.values).max())
-    return "the map is 0 everywhere" if peak == 0.0 else "the map has one value everywhere"
+    return ZERO_MAP if peak == 0.0 else ONE_VALUE_MAP
 
 
 def flat_map_note(e: Explanation, method: Any) -> str:
@@ -56,7 +59,7 @@ def flat_map_note(e: Explanation, method: Any) -> str:
     summary = flat_map_summary(e)
     if not summary:
         return ""
-    if summary.endswith("one value everywhere"):
+    if summary == ONE_VALUE_MAP:
         why = summary + ": nothing stands out"
     elif method.uses_layer and not e.signed:
         why = (summary + ": at this layer no location's weighted sum of channels is above "

@@ -28,6 +28,12 @@ def strip_items(cells: list[np.ndarray], captions: list[list[str]]) -> list[widg
             for cell, lines in zip(cells, captions)]
 
 
+def _select_tip(path: str) -> str:
+    """A depth cell's button tooltip: it names the layer the cell shows (a redraw for
+    the same layers keeps the cells)."""
+    return f"select layer {path}"
+
+
 def _key(settings: Any) -> tuple:
     """What a strip depends on (not the layer: the depth strip shows them all)."""
     return (settings.image_index, settings.input_index, settings.method, settings.target,
@@ -167,14 +173,14 @@ class TeachingViews:
         paths = self.depths[1]
         pictures = [render.encode_png(cell, render.FAST_PNG_LEVEL) for cell in cells]
         if [box.children[1].tooltip for box in self.depth_box.children] == \
-                [f"select layer {path}" for path in paths]:
+                [_select_tip(path) for path in paths]:
             for box, picture in zip(self.depth_box.children, pictures):
                 box.children[0].value = picture  # same layers: only the pictures change
             return
         width = f"{strips.PAGE_CELL}px"
         items = []
         for picture, (name,), path in zip(pictures, captions, paths):
-            button = widgets.Button(description=name, tooltip=f"select layer {path}",
+            button = widgets.Button(description=name, tooltip=_select_tip(path),
                                     layout=widgets.Layout(width=width))
             button.on_click(lambda _, path=path: setattr(self.viewer, "layer", path))
             shown = widgets.Image(value=picture, format="png", layout=widgets.Layout(width=width))

@@ -196,11 +196,10 @@ class Words:
             first = f"{self.named(e.target)} · {self.score_text(e)}"
         method = self.kernel.get_method(s.method)
         lines = [first, self.describe(s), method_caption(method, e.signed)]
-        notes = [map_notes.flat_map_summary(e)]
-        if same_as:
-            notes.append(f"same map as {', '.join(same_as)} for this model")
-        if any(notes):
-            lines.append("note: " + "; ".join(note for note in notes if note))
+        same = f"same map as {', '.join(same_as)} for this model" if same_as else ""
+        notes = [note for note in (map_notes.flat_map_summary(e), same) if note]
+        if notes:
+            lines.append("note: " + "; ".join(notes))
         return lines
 
 

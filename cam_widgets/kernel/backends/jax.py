@@ -83,9 +83,8 @@ class JaxBackend:
     def chunked_sum(self, count, per_pass, step, initial):
         # Shapes are static under jit: whole chunks, then the rest. A few chunks are
         # unrolled (a loop around one big chunk measured 2.6x slower than the chunk
-        # itself on CPU); many go through one compiled loop.
-        # Many chunks go through one compiled loop, which asks the host after each chunk
-        # whether a stop was requested (`kernel.cancel`) and then ends early.
+        # itself on CPU); many go through one compiled loop, which asks the host after
+        # each chunk whether a stop was requested (`kernel.cancel`) and then ends early.
         per_pass = int(per_pass)
         whole, rest = divmod(count, per_pass)
         total = initial
